@@ -69,7 +69,8 @@ mod tests {
 
     #[test]
     fn sns_wrapped_body_decodes() {
-        let wrapped = serde_json::json!({"Type": "Notification", "MessageId": "m", "Message": ENVELOPE});
+        let wrapped =
+            serde_json::json!({"Type": "Notification", "MessageId": "m", "Message": ENVELOPE});
         let env = envelope_from_body(Some(&wrapped.to_string())).expect("decodes");
         assert_eq!(env.event_type, "t");
     }

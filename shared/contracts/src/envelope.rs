@@ -106,7 +106,10 @@ pub type RawEnvelope = EventEnvelope<serde_json::Value>;
 #[derive(Debug, thiserror::Error)]
 pub enum EnvelopeError {
     #[error("event type is {found:?}, expected {expected:?}")]
-    WrongType { expected: &'static str, found: String },
+    WrongType {
+        expected: &'static str,
+        found: String,
+    },
     #[error("event version {found} is not supported (expected {expected})")]
     WrongVersion { expected: u32, found: u32 },
     #[error("event data does not match {event_type} v{version}: {source}")]

@@ -43,7 +43,9 @@ mod tests {
         let text = std::fs::read_to_string(&path).expect("fixture exists");
         let raw: RawEnvelope = serde_json::from_str(&text).expect("fixture is an envelope");
         let original = raw.data.clone();
-        let typed = raw.decode::<T>().expect("fixture matches the typed definition");
+        let typed = raw
+            .decode::<T>()
+            .expect("fixture matches the typed definition");
         assert_eq!(typed.event_type, T::TYPE);
         let reencoded = serde_json::to_value(&typed.data).expect("serialise");
         assert_eq!(reencoded, original, "wire format drifted for {file}");

@@ -79,7 +79,12 @@ mod tests {
 
     #[test]
     fn required_and_defaults() {
-        let env = Env::from_pairs(&[("TABLE", "t1"), ("LIMIT", "5"), ("BAD", "x"), ("EMPTY", " ")]);
+        let env = Env::from_pairs(&[
+            ("TABLE", "t1"),
+            ("LIMIT", "5"),
+            ("BAD", "x"),
+            ("EMPTY", " "),
+        ]);
         assert_eq!(env.required("TABLE").as_deref(), Ok("t1"));
         assert_eq!(env.required("NOPE"), Err(ConfigError::Missing("NOPE")));
         assert_eq!(env.required("EMPTY"), Err(ConfigError::Missing("EMPTY")));

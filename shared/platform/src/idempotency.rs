@@ -80,9 +80,12 @@ impl DynamoIdempotencyStore {
     }
 
     fn key(key: &str) -> HashMap<String, AttributeValue> {
-        [("pk".to_owned(), Self::pk(key)), ("sk".to_owned(), s("IDEMPOTENCY"))]
-            .into_iter()
-            .collect()
+        [
+            ("pk".to_owned(), Self::pk(key)),
+            ("sk".to_owned(), s("IDEMPOTENCY")),
+        ]
+        .into_iter()
+        .collect()
     }
 
     async fn read(&self, key: &str) -> anyhow::Result<Option<Item>> {
@@ -179,7 +182,9 @@ impl IdempotencyStore for DynamoIdempotencyStore {
             .expression_attribute_values(":expires", n(expires_at.unix_timestamp()));
         update = match response {
             Some(body) => update
-                .update_expression("SET #status = :completed, expires_at = :expires, response = :response")
+                .update_expression(
+                    "SET #status = :completed, expires_at = :expires, response = :response",
+                )
                 .expression_attribute_values(":response", s(body)),
             None => update.update_expression("SET #status = :completed, expires_at = :expires"),
         };
@@ -240,7 +245,10 @@ impl IdempotencyStore for InMemoryIdempotencyStore {
         let item: Item = [
             ("status".to_owned(), s(IN_PROGRESS)),
             ("payload_hash".to_owned(), s(req.payload_hash)),
-            ("in_progress_until".to_owned(), n(millis(req.in_progress_until))),
+            (
+                "in_progress_until".to_owned(),
+                n(millis(req.in_progress_until)),
+            ),
             ("expires_at".to_owned(), n(req.expires_at.unix_timestamp())),
         ]
         .into_iter()
@@ -298,8 +306,14 @@ mod tests {
     #[tokio::test]
     async fn first_claim_wins_second_sees_in_progress() {
         let store = InMemoryIdempotencyStore::new();
-        assert_eq!(store.claim(req("k", "h", t0())).await.ok(), Some(Claim::Acquired));
-        assert_eq!(store.claim(req("k", "h", t0())).await.ok(), Some(Claim::InProgress));
+        assert_eq!(
+            store.claim(req("k", "h", t0())).await.ok(),
+            Some(Claim::Acquired)
+        );
+        assert_eq!(
+            store.claim(req("k", "h", t0())).await.ok(),
+            Some(Claim::InProgress)
+        );
     }
 
     #[tokio::test]
@@ -324,7 +338,10 @@ mod tests {
         let store = InMemoryIdempotencyStore::new();
         store.claim(req("k", "h", t0())).await.expect("claim");
         let later = t0() + Duration::seconds(31);
-        assert_eq!(store.claim(req("k", "h", later)).await.ok(), Some(Claim::Acquired));
+        assert_eq!(
+            store.claim(req("k", "h", later)).await.ok(),
+            Some(Claim::Acquired)
+        );
     }
 
     #[tokio::test]
@@ -347,7 +364,10 @@ mod tests {
         let store = InMemoryIdempotencyStore::new();
         store.claim(req("k", "h", t0())).await.expect("claim");
         store.release("k").await.expect("release");
-        assert_eq!(store.claim(req("k", "h", t0())).await.ok(), Some(Claim::Acquired));
+        assert_eq!(
+            store.claim(req("k", "h", t0())).await.ok(),
+            Some(Claim::Acquired)
+        );
     }
 
     #[test]

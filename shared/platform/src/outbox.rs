@@ -25,7 +25,10 @@ pub fn outbox_item(envelope: &RawEnvelope, now: OffsetDateTime) -> Result<Item, 
         ("kind".to_owned(), s(OUTBOX_KIND)),
         ("event_type".to_owned(), s(envelope.event_type.clone())),
         ("envelope".to_owned(), s(body)),
-        ("expires_at".to_owned(), n((now + RETENTION).unix_timestamp())),
+        (
+            "expires_at".to_owned(),
+            n((now + RETENTION).unix_timestamp()),
+        ),
     ]
     .into_iter()
     .collect())

@@ -26,7 +26,12 @@ pub async fn fetch_secret(client: &Client, secret_id: &str) -> anyhow::Result<Se
         .secret_id(secret_id)
         .send()
         .await
-        .map_err(|e| anyhow::anyhow!("reading secret {secret_id}: {}", aws_sdk_secretsmanager::error::DisplayErrorContext(e)))?;
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "reading secret {secret_id}: {}",
+                aws_sdk_secretsmanager::error::DisplayErrorContext(e)
+            )
+        })?;
     let value = out
         .secret_string()
         .ok_or_else(|| anyhow::anyhow!("secret {secret_id} has no string value"))?;

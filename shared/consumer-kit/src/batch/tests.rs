@@ -94,7 +94,10 @@ async fn all_good_records_succeed() {
     let consumer = Consumer::new(&rec, InMemoryIdempotencyStore::new(), settings());
     let out = consumer
         .process_batch(
-            batch(vec![message("m1", &envelope("a")), message("m2", &envelope("b"))]),
+            batch(vec![
+                message("m1", &envelope("a")),
+                message("m2", &envelope("b")),
+            ]),
             deadline(),
             "req",
         )
@@ -156,7 +159,10 @@ async fn a_panic_fails_only_its_record_and_releases_the_claim() {
     let panicking = envelope("panic");
     let out = consumer
         .process_batch(
-            batch(vec![message("m1", &panicking), message("m2", &envelope("ok"))]),
+            batch(vec![
+                message("m1", &panicking),
+                message("m2", &envelope("ok")),
+            ]),
             deadline(),
             "req",
         )
@@ -267,7 +273,10 @@ async fn store_outage_fails_records_without_running_them() {
     let consumer = Consumer::new(&rec, BrokenStore, settings());
     let out = consumer
         .process_batch(
-            batch(vec![message("m1", &envelope("ok")), message("m2", &envelope("ok"))]),
+            batch(vec![
+                message("m1", &envelope("ok")),
+                message("m2", &envelope("ok")),
+            ]),
             deadline(),
             "req",
         )
@@ -280,7 +289,8 @@ async fn store_outage_fails_records_without_running_them() {
 async fn sns_wrapped_messages_are_unwrapped() {
     let rec = Recorder::default();
     let consumer = Consumer::new(&rec, InMemoryIdempotencyStore::new(), settings());
-    let wrapped = serde_json::json!({"Type": "Notification", "Message": envelope("ok")}).to_string();
+    let wrapped =
+        serde_json::json!({"Type": "Notification", "Message": envelope("ok")}).to_string();
     let out = consumer
         .process_batch(batch(vec![message("m1", &wrapped)]), deadline(), "req")
         .await;
