@@ -15,7 +15,7 @@ mod validate;
 pub use body::{DEFAULT_BODY_LIMIT, parse_json};
 pub use context::{Caller, HttpContext, path_param, query_param};
 pub use error::{ApiError, FieldError};
-pub use lambda_http::{Body, Request, Response, http::StatusCode};
+pub use lambda_http::{Body, Error, Request, Response, http::StatusCode};
 pub use response::{json, no_content};
 pub use service::{handle, run};
 pub use validate::Validator;

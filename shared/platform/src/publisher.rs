@@ -2,6 +2,15 @@ use aws_sdk_sns::Client;
 use aws_sdk_sns::types::MessageAttributeValue;
 use contracts::RawEnvelope;
 
+/// Where events go once they leave a service (port, so the relay can be
+/// unit-tested without SNS).
+pub trait EventPublisher: Send + Sync {
+    fn publish(
+        &self,
+        envelope: &RawEnvelope,
+    ) -> impl std::future::Future<Output = anyhow::Result<String>> + Send;
+}
+
 /// Publishes envelopes to one SNS topic. The message body is the envelope
 /// JSON; `event_type` (and friends) travel as message attributes so that
 /// subscription filter policies can route without parsing bodies.
@@ -15,8 +24,10 @@ impl SnsPublisher {
     pub fn new(client: Client, topic_arn: String) -> Self {
         Self { client, topic_arn }
     }
+}
 
-    pub async fn publish(&self, envelope: &RawEnvelope) -> anyhow::Result<String> {
+impl EventPublisher for SnsPublisher {
+    async fn publish(&self, envelope: &RawEnvelope) -> anyhow::Result<String> {
         let body = serde_json::to_string(envelope)?;
         let attr = |v: &str| {
             MessageAttributeValue::builder()
@@ -34,7 +45,15 @@ impl SnsPublisher {
             .message_attributes("source", attr(&envelope.source)?)
             .message_attributes("correlation_id", attr(envelope.correlation_id.as_str())?)
             .send()
-            .await?;
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "publishing {} to {}: {}",
+                    envelope.id,
+                    self.topic_arn,
+                    aws_sdk_sns::error::DisplayErrorContext(e)
+                )
+            })?;
         Ok(out.message_id().unwrap_or_default().to_owned())
     }
 }
