@@ -40,7 +40,9 @@ pub fn authorize(
     req: &AuthorizerRequest,
 ) -> Result<AuthorizerResponse, String> {
     let token = bearer(req).ok_or("missing bearer token")?;
-    let claims = verifier.verify(token).map_err(|e| format!("token rejected: {e}"))?;
+    let claims = verifier
+        .verify(token)
+        .map_err(|e| format!("token rejected: {e}"))?;
     let user_id: UserId = claims
         .sub
         .parse()
@@ -73,19 +75,31 @@ mod tests {
     }
 
     fn verifier() -> TokenVerifier {
-        TokenVerifier::new(SigningKey::from_secret(SECRET).expect("key"), settings("aud"))
+        TokenVerifier::new(
+            SigningKey::from_secret(SECRET).expect("key"),
+            settings("aud"),
+        )
     }
 
     fn token(audience: &str, subject: &str) -> String {
-        TokenIssuer::new(SigningKey::from_secret(SECRET).expect("key"), settings(audience))
-            .issue(subject, &["user".into(), "admin".into()], time::OffsetDateTime::now_utc())
-            .expect("token")
-            .token
+        TokenIssuer::new(
+            SigningKey::from_secret(SECRET).expect("key"),
+            settings(audience),
+        )
+        .issue(
+            subject,
+            &["user".into(), "admin".into()],
+            time::OffsetDateTime::now_utc(),
+        )
+        .expect("token")
+        .token
     }
 
     fn request(authorization: &str) -> AuthorizerRequest {
         AuthorizerRequest {
-            headers: [("authorization".to_owned(), authorization.to_owned())].into_iter().collect(),
+            headers: [("authorization".to_owned(), authorization.to_owned())]
+                .into_iter()
+                .collect(),
             identity_source: vec![authorization.to_owned()],
         }
     }
@@ -93,8 +107,11 @@ mod tests {
     #[test]
     fn valid_token_passes_user_and_roles() {
         let id = UserId::new();
-        let response = authorize(&verifier(), &request(&format!("Bearer {}", token("aud", &id.to_string()))))
-            .expect("authorized");
+        let response = authorize(
+            &verifier(),
+            &request(&format!("Bearer {}", token("aud", &id.to_string()))),
+        )
+        .expect("authorized");
         assert!(response.is_authorized);
         assert_eq!(response.context["user_id"], id.to_string());
         assert_eq!(response.context["roles"], "user,admin");
@@ -104,10 +121,31 @@ mod tests {
     fn refusals() {
         let id = UserId::new().to_string();
         assert!(authorize(&verifier(), &request("")).is_err());
-        assert!(authorize(&verifier(), &request(&token("aud", &id))).is_err(), "no scheme");
-        assert!(authorize(&verifier(), &request(&format!("Basic {}", token("aud", &id)))).is_err());
-        assert!(authorize(&verifier(), &request(&format!("Bearer {}", token("other", &id)))).is_err());
-        assert!(authorize(&verifier(), &request(&format!("Bearer {}", token("aud", "not-a-uuid")))).is_err());
+        assert!(
+            authorize(&verifier(), &request(&token("aud", &id))).is_err(),
+            "no scheme"
+        );
+        assert!(
+            authorize(
+                &verifier(),
+                &request(&format!("Basic {}", token("aud", &id)))
+            )
+            .is_err()
+        );
+        assert!(
+            authorize(
+                &verifier(),
+                &request(&format!("Bearer {}", token("other", &id)))
+            )
+            .is_err()
+        );
+        assert!(
+            authorize(
+                &verifier(),
+                &request(&format!("Bearer {}", token("aud", "not-a-uuid")))
+            )
+            .is_err()
+        );
         assert!(authorize(&verifier(), &request("Bearer garbage")).is_err());
     }
 }

@@ -18,9 +18,15 @@ pub async fn handle<S: IdentityStore>(
             .ok()
             .filter(|l| (1..=100).contains(l))
             .ok_or_else(|| {
-                ApiError::Validation(vec![FieldError::new("limit", "must be an integer from 1 to 100")])
+                ApiError::Validation(vec![FieldError::new(
+                    "limit",
+                    "must be an integer from 1 to 100",
+                )])
             })?,
     };
     let cursor = query_param(&req, "cursor");
-    json(StatusCode::OK, &list_users(store, cursor.as_deref(), limit).await?)
+    json(
+        StatusCode::OK,
+        &list_users(store, cursor.as_deref(), limit).await?,
+    )
 }

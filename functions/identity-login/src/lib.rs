@@ -3,19 +3,10 @@ use http_kit::{
     ApiError, Body, DEFAULT_BODY_LIMIT, HttpContext, Request, Response, StatusCode, Validator,
     json, parse_json,
 };
-use identity::config::{LoginLimits, TokenPolicy};
-use identity::service::{Credentials, login};
+use identity::service::{Credentials, LoginDeps, login};
 use identity::store::IdentityStore;
-use security::{Password, PasswordHasher, TokenIssuer};
+use security::Password;
 use serde::Deserialize;
-
-pub struct Deps<S> {
-    pub store: S,
-    pub hasher: PasswordHasher,
-    pub issuer: TokenIssuer,
-    pub limits: LoginLimits,
-    pub policy: TokenPolicy,
-}
 
 #[derive(Deserialize)]
 struct LoginBody {
@@ -24,7 +15,7 @@ struct LoginBody {
 }
 
 pub async fn handle<S: IdentityStore>(
-    deps: &Deps<S>,
+    deps: &LoginDeps<S>,
     req: Request,
     ctx: HttpContext,
 ) -> Result<Response<Body>, ApiError> {
@@ -40,11 +31,7 @@ pub async fn handle<S: IdentityStore>(
     });
     let (email, password) = v.finish(email.zip(password))?;
     let tokens = login(
-        &deps.store,
-        &deps.hasher,
-        &deps.issuer,
-        deps.limits,
-        &deps.policy,
+        deps,
         Credentials { email, password },
         ctx.source_ip.as_deref(),
         time::OffsetDateTime::now_utc(),

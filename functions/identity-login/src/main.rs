@@ -1,5 +1,6 @@
 use identity::config::{LoginLimits, TokenPolicy};
-use identity_login::{Deps, handle};
+use identity::service::LoginDeps;
+use identity_login::handle;
 use platform::Env;
 
 #[tokio::main]
@@ -7,7 +8,7 @@ async fn main() -> Result<(), http_kit::Error> {
     platform::telemetry::init();
     let env = Env::process();
     let sdk = platform::config::sdk_config().await;
-    let deps = Deps {
+    let deps = LoginDeps {
         store: identity::wiring::store(&env, &sdk)?,
         hasher: security::PasswordHasher::new(),
         issuer: identity::wiring::token_issuer(&env, &sdk).await?,

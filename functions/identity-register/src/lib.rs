@@ -72,7 +72,10 @@ mod tests {
         Request::new(Body::from(body.to_owned()))
     }
 
-    async fn call(deps: &Deps<InMemoryIdentityStore>, body: &str) -> Result<Response<Body>, ApiError> {
+    async fn call(
+        deps: &Deps<InMemoryIdentityStore>,
+        body: &str,
+    ) -> Result<Response<Body>, ApiError> {
         handle(deps, post(body), HttpContext::new("req", None)).await
     }
 
@@ -86,11 +89,15 @@ mod tests {
     #[tokio::test]
     async fn registers_and_answers_201() {
         let deps = deps();
-        let response = call(&deps, r#"{"name":"Ada","email":"ada@example.com","password":"long enough"}"#)
-            .await
-            .expect("created");
+        let response = call(
+            &deps,
+            r#"{"name":"Ada","email":"ada@example.com","password":"long enough"}"#,
+        )
+        .await
+        .expect("created");
         assert_eq!(response.status(), StatusCode::CREATED);
-        let body: serde_json::Value = serde_json::from_slice(response.body().as_ref()).expect("json");
+        let body: serde_json::Value =
+            serde_json::from_slice(response.body().as_ref()).expect("json");
         assert_eq!(body["email"], "ada@example.com");
         assert!(body.get("password_hash").is_none());
         assert_eq!(deps.store.outbox().len(), 1);

@@ -98,7 +98,10 @@ mod tests {
             if self.fail_on.as_deref() == Some(envelope.id.as_str()) {
                 anyhow::bail!("sns unavailable");
             }
-            self.published.lock().expect("lock").push(envelope.id.to_string());
+            self.published
+                .lock()
+                .expect("lock")
+                .push(envelope.id.to_string());
             Ok("m".into())
         }
     }

@@ -46,11 +46,11 @@ where
         if let Ok(v) = HeaderValue::from_str(correlation_id.as_str()) {
             headers.insert("x-correlation-id", v);
         }
-        if let Ok(origin) = std::env::var("CORS_ALLOW_ORIGIN") {
-            if let Ok(v) = HeaderValue::from_str(&origin) {
-                headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
-                headers.insert(header::VARY, HeaderValue::from_static("origin"));
-            }
+        if let Ok(origin) = std::env::var("CORS_ALLOW_ORIGIN")
+            && let Ok(v) = HeaderValue::from_str(&origin)
+        {
+            headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
+            headers.insert(header::VARY, HeaderValue::from_static("origin"));
         }
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         tracing::info!(status = response.status().as_u16(), "request handled");

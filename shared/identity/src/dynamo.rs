@@ -98,11 +98,15 @@ fn encode_cursor(last: &HashMap<String, AttributeValue>) -> Option<String> {
         .iter()
         .filter_map(|(k, v)| v.as_s().ok().map(|v| (k.as_str(), v.as_str())))
         .collect();
-    serde_json::to_vec(&plain).ok().map(|b| URL_SAFE_NO_PAD.encode(b))
+    serde_json::to_vec(&plain)
+        .ok()
+        .map(|b| URL_SAFE_NO_PAD.encode(b))
 }
 
 fn decode_cursor(cursor: &str) -> StoreResult<HashMap<String, AttributeValue>> {
-    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| StoreError::BadCursor)?;
+    let bytes = URL_SAFE_NO_PAD
+        .decode(cursor)
+        .map_err(|_| StoreError::BadCursor)?;
     let plain: HashMap<String, String> =
         serde_json::from_slice(&bytes).map_err(|_| StoreError::BadCursor)?;
     let expected = ["pk", "sk", "gsi1pk", "gsi1sk"];
@@ -132,7 +136,12 @@ impl DynamoIdentityStore {
 }
 
 impl IdentityStore for DynamoIdentityStore {
-    async fn create_user(&self, user: &User, event: &RawEnvelope, now: OffsetDateTime) -> StoreResult<()> {
+    async fn create_user(
+        &self,
+        user: &User,
+        event: &RawEnvelope,
+        now: OffsetDateTime,
+    ) -> StoreResult<()> {
         let created = rfc3339(user.created_at)?;
         let mut item = key(user_pk(user.id), "PROFILE");
         item.insert("user_id".into(), s(user.id.to_string()));
@@ -218,7 +227,12 @@ impl IdentityStore for DynamoIdentityStore {
         Ok(Page { items, next_cursor })
     }
 
-    async fn set_roles(&self, id: UserId, roles: &[Role], now: OffsetDateTime) -> StoreResult<Option<User>> {
+    async fn set_roles(
+        &self,
+        id: UserId,
+        roles: &[Role],
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<User>> {
         let result = self
             .client
             .update_item()
@@ -267,7 +281,10 @@ impl IdentityStore for DynamoIdentityStore {
     }
 
     async fn refresh_record(&self, fingerprint: &str) -> StoreResult<Option<RefreshRecord>> {
-        let Some(item) = self.get(format!("REFRESH#{fingerprint}"), "REFRESH").await? else {
+        let Some(item) = self
+            .get(format!("REFRESH#{fingerprint}"), "REFRESH")
+            .await?
+        else {
             return Ok(None);
         };
         let parse = || -> anyhow::Result<RefreshRecord> {
@@ -314,7 +331,11 @@ impl IdentityStore for DynamoIdentityStore {
         let result = self
             .client
             .transact_write_items()
-            .transact_items(TransactWriteItem::builder().condition_check(family_ok).build())
+            .transact_items(
+                TransactWriteItem::builder()
+                    .condition_check(family_ok)
+                    .build(),
+            )
             .transact_items(TransactWriteItem::builder().update(retire_old).build())
             .transact_items(TransactWriteItem::builder().put(put_new).build())
             .send()
@@ -359,12 +380,20 @@ impl IdentityStore for DynamoIdentityStore {
         }
     }
 
-    async fn record_failure(&self, key_name: &str, window_start: i64, expires_at: i64) -> StoreResult<u32> {
+    async fn record_failure(
+        &self,
+        key_name: &str,
+        window_start: i64,
+        expires_at: i64,
+    ) -> StoreResult<u32> {
         let out = self
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(format!("RATE#{key_name}"), &window_start.to_string())))
+            .set_key(Some(key(
+                format!("RATE#{key_name}"),
+                &window_start.to_string(),
+            )))
             .update_expression("ADD #count :one SET expires_at = :expires")
             .expression_attribute_names("#count", "count")
             .expression_attribute_values(":one", n(1))
@@ -394,6 +423,9 @@ mod tests {
         assert_eq!(decode_cursor(&cursor).expect("decodes"), last);
         assert!(matches!(decode_cursor("!!!"), Err(StoreError::BadCursor)));
         let partial = URL_SAFE_NO_PAD.encode(br#"{"pk":"x"}"#);
-        assert!(matches!(decode_cursor(&partial), Err(StoreError::BadCursor)));
+        assert!(matches!(
+            decode_cursor(&partial),
+            Err(StoreError::BadCursor)
+        ));
     }
 }

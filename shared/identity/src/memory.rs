@@ -2,7 +2,7 @@
 //! for unit tests of the use cases and handlers.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use contracts::{Email, RawEnvelope, Role, UserId};
 use time::OffsetDateTime;
@@ -20,9 +20,10 @@ struct State {
     outbox: Vec<RawEnvelope>,
 }
 
-#[derive(Default)]
+/// Clones share one state, like handles on one table.
+#[derive(Default, Clone)]
 pub struct InMemoryIdentityStore {
-    state: Mutex<State>,
+    state: Arc<Mutex<State>>,
 }
 
 impl InMemoryIdentityStore {
@@ -41,7 +42,12 @@ impl InMemoryIdentityStore {
 }
 
 impl IdentityStore for InMemoryIdentityStore {
-    async fn create_user(&self, user: &User, event: &RawEnvelope, _now: OffsetDateTime) -> StoreResult<()> {
+    async fn create_user(
+        &self,
+        user: &User,
+        event: &RawEnvelope,
+        _now: OffsetDateTime,
+    ) -> StoreResult<()> {
         let mut s = self.state();
         if s.emails.contains_key(&user.email) {
             return Err(StoreError::Conflict);
@@ -80,7 +86,12 @@ impl IdentityStore for InMemoryIdentityStore {
         Ok(Page { items, next_cursor })
     }
 
-    async fn set_roles(&self, id: UserId, roles: &[Role], now: OffsetDateTime) -> StoreResult<Option<User>> {
+    async fn set_roles(
+        &self,
+        id: UserId,
+        roles: &[Role],
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<User>> {
         let mut s = self.state();
         Ok(s.users.get_mut(&id).map(|u| {
             u.roles = roles.to_vec();
@@ -90,7 +101,9 @@ impl IdentityStore for InMemoryIdentityStore {
     }
 
     async fn start_family(&self, first: &RefreshRecord, _now: OffsetDateTime) -> StoreResult<()> {
-        self.state().tokens.insert(first.fingerprint.clone(), first.clone());
+        self.state()
+            .tokens
+            .insert(first.fingerprint.clone(), first.clone());
         Ok(())
     }
 
@@ -129,9 +142,17 @@ impl IdentityStore for InMemoryIdentityStore {
             .unwrap_or(0))
     }
 
-    async fn record_failure(&self, key: &str, window_start: i64, _expires_at: i64) -> StoreResult<u32> {
+    async fn record_failure(
+        &self,
+        key: &str,
+        window_start: i64,
+        _expires_at: i64,
+    ) -> StoreResult<u32> {
         let mut s = self.state();
-        let count = s.failures.entry((key.to_owned(), window_start)).or_insert(0);
+        let count = s
+            .failures
+            .entry((key.to_owned(), window_start))
+            .or_insert(0);
         *count += 1;
         Ok(*count)
     }

@@ -68,6 +68,15 @@ pub async fn register<S: IdentityStore>(
     }
 }
 
+/// What a login needs, built once per cold start.
+pub struct LoginDeps<S> {
+    pub store: S,
+    pub hasher: PasswordHasher,
+    pub issuer: TokenIssuer,
+    pub limits: LoginLimits,
+    pub policy: TokenPolicy,
+}
+
 pub struct Credentials {
     pub email: Email,
     pub password: Password,
@@ -84,15 +93,19 @@ fn window_start(now: OffsetDateTime, window_secs: i64) -> i64 {
 /// reaches its limit, further attempts (even correct ones) get 429 until the
 /// window ends, which stops online guessing without locking accounts forever.
 pub async fn login<S: IdentityStore>(
-    store: &S,
-    hasher: &PasswordHasher,
-    issuer: &TokenIssuer,
-    limits: LoginLimits,
-    policy: &TokenPolicy,
+    deps: &LoginDeps<S>,
     creds: Credentials,
     source_ip: Option<&str>,
     now: OffsetDateTime,
 ) -> Result<TokenResponse, IdentityError> {
+    let LoginDeps {
+        store,
+        hasher,
+        issuer,
+        limits,
+        policy,
+    } = deps;
+    let limits = *limits;
     let window = window_start(now, limits.window_secs);
     let retry_after_secs = u64::try_from(window + limits.window_secs - now.unix_timestamp())
         .unwrap_or(1)
@@ -104,11 +117,11 @@ pub async fn login<S: IdentityStore>(
         tracing::warn!("login throttled for account");
         return Err(IdentityError::RateLimited { retry_after_secs });
     }
-    if let Some(ip_key) = &ip_key {
-        if store.failures(ip_key, window).await? >= limits.max_failures_per_ip {
-            tracing::warn!(source_ip, "login throttled for client ip");
-            return Err(IdentityError::RateLimited { retry_after_secs });
-        }
+    if let Some(ip_key) = &ip_key
+        && store.failures(ip_key, window).await? >= limits.max_failures_per_ip
+    {
+        tracing::warn!(source_ip, "login throttled for client ip");
+        return Err(IdentityError::RateLimited { retry_after_secs });
     }
 
     let user = store.user_by_email(&creds.email).await?;

@@ -30,7 +30,10 @@ pub trait IdentityStore: Send + Sync {
         now: OffsetDateTime,
     ) -> impl Future<Output = StoreResult<()>> + Send;
 
-    fn user_by_email(&self, email: &Email) -> impl Future<Output = StoreResult<Option<User>>> + Send;
+    fn user_by_email(
+        &self,
+        email: &Email,
+    ) -> impl Future<Output = StoreResult<Option<User>>> + Send;
 
     fn user(&self, id: UserId) -> impl Future<Output = StoreResult<Option<User>>> + Send;
 
@@ -79,7 +82,11 @@ pub trait IdentityStore: Send + Sync {
 
     /// Failed login attempts counted under `key` in the window starting at
     /// `window_start` (epoch seconds).
-    fn failures(&self, key: &str, window_start: i64) -> impl Future<Output = StoreResult<u32>> + Send;
+    fn failures(
+        &self,
+        key: &str,
+        window_start: i64,
+    ) -> impl Future<Output = StoreResult<u32>> + Send;
 
     /// Counts one more failure, atomically; returns the new count.
     fn record_failure(

@@ -25,11 +25,17 @@ async fn signing_key(env: &Env, sdk: &SdkConfig) -> anyhow::Result<SigningKey> {
 
 /// Reads the signing key from Secrets Manager (once, at cold start).
 pub async fn token_issuer(env: &Env, sdk: &SdkConfig) -> anyhow::Result<TokenIssuer> {
-    Ok(TokenIssuer::new(signing_key(env, sdk).await?, jwt_settings(env)?))
+    Ok(TokenIssuer::new(
+        signing_key(env, sdk).await?,
+        jwt_settings(env)?,
+    ))
 }
 
 pub async fn token_verifier(env: &Env, sdk: &SdkConfig) -> anyhow::Result<TokenVerifier> {
-    Ok(TokenVerifier::new(signing_key(env, sdk).await?, jwt_settings(env)?))
+    Ok(TokenVerifier::new(
+        signing_key(env, sdk).await?,
+        jwt_settings(env)?,
+    ))
 }
 
 /// Addresses that receive the admin role on registration (deployment

@@ -23,8 +23,10 @@ pub enum ConfigError {
 
 /// Reads typed settings from a key/value source; `Env::process()` is the real
 /// environment, `Env::from_pairs` lets config structs be unit-tested.
+type Lookup = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
 pub struct Env {
-    lookup: Box<dyn Fn(&str) -> Option<String> + Send + Sync>,
+    lookup: Lookup,
 }
 
 impl Env {

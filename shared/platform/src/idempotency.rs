@@ -148,10 +148,10 @@ impl IdempotencyStore for DynamoIdempotencyStore {
             match put {
                 Ok(_) => return Ok(Claim::Acquired),
                 Err(e) if e.is_condition_failed() => {
-                    if let Some(existing) = self.read(req.key).await? {
-                        if let Some(claim) = interpret(&existing, req.now)? {
-                            return Ok(claim);
-                        }
+                    if let Some(existing) = self.read(req.key).await?
+                        && let Some(claim) = interpret(&existing, req.now)?
+                    {
+                        return Ok(claim);
                     }
                 }
                 Err(e) => {
@@ -237,10 +237,10 @@ impl InMemoryIdempotencyStore {
 impl IdempotencyStore for InMemoryIdempotencyStore {
     async fn claim(&self, req: ClaimRequest<'_>) -> anyhow::Result<Claim> {
         let mut records = self.records.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(existing) = records.get(req.key) {
-            if let Some(claim) = interpret(existing, req.now)? {
-                return Ok(claim);
-            }
+        if let Some(existing) = records.get(req.key)
+            && let Some(claim) = interpret(existing, req.now)?
+        {
+            return Ok(claim);
         }
         let item: Item = [
             ("status".to_owned(), s(IN_PROGRESS)),

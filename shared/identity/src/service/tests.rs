@@ -63,12 +63,15 @@ async fn login_as(
     password: &str,
     ip: &str,
 ) -> Result<TokenResponse, IdentityError> {
+    let deps = LoginDeps {
+        store: store.clone(),
+        hasher: PasswordHasher::new(),
+        issuer: issuer(),
+        limits: limits(),
+        policy: policy(),
+    };
     login(
-        store,
-        &PasswordHasher::new(),
-        &issuer(),
-        limits(),
-        &policy(),
+        &deps,
         Credentials {
             email: email(address),
             password: Password::new(password.into()),
@@ -109,7 +112,11 @@ async fn duplicate_email_is_rejected_case_insensitively() {
     )
     .await;
     assert!(matches!(again, Err(IdentityError::EmailTaken)));
-    assert_eq!(store.outbox().len(), 1, "no event for the failed registration");
+    assert_eq!(
+        store.outbox().len(),
+        1,
+        "no event for the failed registration"
+    );
 }
 
 #[tokio::test]
@@ -214,9 +221,15 @@ async fn logout_revokes_the_family_and_is_idempotent() {
     let tokens = login_as(&store, "ada@example.com", "correct horse", "1.1.1.1")
         .await
         .expect("login");
-    logout(&store, &tokens.refresh_token, now()).await.expect("logout");
-    logout(&store, &tokens.refresh_token, now()).await.expect("again");
-    logout(&store, "garbage", now()).await.expect("garbage is fine");
+    logout(&store, &tokens.refresh_token, now())
+        .await
+        .expect("logout");
+    logout(&store, &tokens.refresh_token, now())
+        .await
+        .expect("again");
+    logout(&store, "garbage", now())
+        .await
+        .expect("garbage is fine");
     assert!(matches!(
         refresh(&store, &issuer(), &policy(), &tokens.refresh_token, now()).await,
         Err(IdentityError::InvalidRefreshToken)
@@ -246,15 +259,23 @@ async fn expired_or_unknown_refresh_tokens_are_rejected() {
 async fn roles_can_be_replaced_and_unknown_users_are_not_found() {
     let store = InMemoryIdentityStore::new();
     let user = registered(&store, "ada@example.com").await;
-    let updated = set_roles(&store, user.id, vec![Role::Admin, Role::User, Role::Admin], now())
-        .await
-        .expect("updated");
+    let updated = set_roles(
+        &store,
+        user.id,
+        vec![Role::Admin, Role::User, Role::Admin],
+        now(),
+    )
+    .await
+    .expect("updated");
     assert_eq!(updated.roles, vec![Role::User, Role::Admin]);
     assert!(matches!(
         set_roles(&store, UserId::new(), vec![Role::User], now()).await,
         Err(IdentityError::UserNotFound)
     ));
-    assert!(matches!(me(&store, UserId::new()).await, Err(IdentityError::UserNotFound)));
+    assert!(matches!(
+        me(&store, UserId::new()).await,
+        Err(IdentityError::UserNotFound)
+    ));
 }
 
 #[tokio::test]
