@@ -75,7 +75,14 @@ def ensure_bucket(s3, bucket):
         s3.create_bucket(Bucket=bucket)
 
 
-def package(template, bin_dir, s3):
+def binary_path(bin_dir, layout, binary):
+    # flat: target/<profile>/<binary>; cargo-lambda: target/lambda/<binary>/bootstrap
+    if layout == "cargo-lambda":
+        return os.path.join(bin_dir, binary, "bootstrap")
+    return os.path.join(bin_dir, binary)
+
+
+def package(template, bin_dir, layout, s3):
     """Replaces CodeUri of every function with its uploaded zip."""
     ensure_bucket(s3, ARTIFACTS_BUCKET)
     uploaded = {}
@@ -86,7 +93,7 @@ def package(template, bin_dir, s3):
         if not binary:
             sys.exit(f"{logical_id}: Metadata.BuildProperties.Binary is required")
         if binary not in uploaded:
-            path = os.path.join(bin_dir, binary)
+            path = binary_path(bin_dir, layout, binary)
             if not os.path.exists(path):
                 sys.exit(f"{logical_id}: {path} not found; build first (cargo build --workspace --bins)")
             body = zip_bootstrap(path)
@@ -229,6 +236,7 @@ def main():
     parser.add_argument("--template", required=True)
     parser.add_argument("--stack-name", required=True)
     parser.add_argument("--bin-dir", required=True)
+    parser.add_argument("--bin-layout", choices=["flat", "cargo-lambda"], default="flat")
     parser.add_argument("--outputs", required=True)
     parser.add_argument("--parameter", action="append", default=[], metavar="KEY=VALUE")
     args = parser.parse_args()
@@ -243,7 +251,7 @@ def main():
         key, _, value = item.partition("=")
         if key in declared:
             parameters[key] = value
-    packaged = package(template, args.bin_dir, s3)
+    packaged = package(template, args.bin_dir, args.bin_layout, s3)
     deploy(cfn, s3, args.stack_name, json.dumps(packaged), parameters)
     fixups(session, args.stack_name, packaged)
     outputs = {o["OutputKey"]: o["OutputValue"] for o in

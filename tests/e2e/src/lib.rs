@@ -1,0 +1,274 @@
+//! Harness for the end-to-end tests: the HTTP API through the local gateway,
+//! plus SDK clients on the emulator to observe side effects (tables, buckets,
+//! queues). Each test creates its own users (unique e-mail addresses), so
+//! tests run in parallel and re-runs against a long-lived stack do not clash.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use aws_config::BehaviorVersion;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+pub struct Stack {
+    pub api: String,
+    pub http: reqwest::Client,
+    pub outputs: HashMap<String, String>,
+    pub dynamo: aws_sdk_dynamodb::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub secrets: aws_sdk_secretsmanager::Client,
+    pub endpoint: String,
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The deployed stack, discovered from the files `infra/up` writes. Each
+/// test gets its own clients: they must not outlive the test's runtime.
+pub async fn stack() -> Stack {
+    connect()
+        .await
+        .expect("the local stack is not running: start it with `infra/up` (or run `infra/test`)")
+}
+
+async fn connect() -> anyhow::Result<Stack> {
+    let local = root().join(".local");
+    let endpoint = match std::env::var("AWS_ENDPOINT_URL") {
+        Ok(e) => e,
+        Err(_) => std::fs::read_to_string(local.join("endpoint"))
+            .context("reading .local/endpoint")?
+            .trim()
+            .to_owned(),
+    };
+    let outputs: HashMap<String, String> = serde_json::from_str(
+        &std::fs::read_to_string(local.join("stack-outputs.json"))
+            .context("reading .local/stack-outputs.json")?,
+    )?;
+    let sdk = aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(&endpoint)
+        .region(aws_config::Region::new(
+            std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into()),
+        ))
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            "test", "test", None, None, "e2e",
+        ))
+        .load()
+        .await;
+    let api = std::env::var("API_URL").unwrap_or_else(|_| "http://127.0.0.1:3000".into());
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()?;
+    http.get(format!("{api}/"))
+        .send()
+        .await
+        .with_context(|| format!("gateway not reachable at {api}"))?;
+    Ok(Stack {
+        api,
+        http,
+        dynamo: aws_sdk_dynamodb::Client::new(&sdk),
+        s3: aws_sdk_s3::Client::new(&sdk),
+        sqs: aws_sdk_sqs::Client::new(&sdk),
+        secrets: aws_sdk_secretsmanager::Client::new(&sdk),
+        outputs,
+        endpoint,
+    })
+}
+
+/// A response reduced to what tests look at.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Field names listed in a validation problem document.
+    pub fn error_fields(&self) -> Vec<String> {
+        self.body["errors"]
+            .as_array()
+            .map(|errors| {
+                errors
+                    .iter()
+                    .filter_map(|e| e["field"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+impl Stack {
+    pub fn output(&self, name: &str) -> &str {
+        self.outputs
+            .get(name)
+            .map(String::as_str)
+            .unwrap_or_else(|| panic!("stack output {name} missing; redeploy with infra/up"))
+    }
+
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut req = self.http.request(method, format!("{}{path}", self.api));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        self.send(req).await
+    }
+
+    pub async fn send(&self, req: reqwest::RequestBuilder) -> Reply {
+        let resp = req.send().await.expect("request reaches the gateway");
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn register(&self, email: &str, password: &str) -> Reply {
+        self.call(
+            Method::POST,
+            "/auth/register",
+            None,
+            Some(json!({"name": "Test User", "email": email, "password": password})),
+        )
+        .await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Reply {
+        self.call(
+            Method::POST,
+            "/auth/login",
+            None,
+            Some(json!({"email": email, "password": password})),
+        )
+        .await
+    }
+
+    /// Registers a fresh user and logs in: (user id, access token, refresh token).
+    pub async fn new_user(&self) -> TestUser {
+        let email = unique_email("user");
+        let reg = self.register(&email, PASSWORD).await;
+        assert_eq!(reg.status, StatusCode::CREATED, "register: {:?}", reg.body);
+        let tokens = self.login(&email, PASSWORD).await;
+        assert_eq!(tokens.status, StatusCode::OK, "login: {:?}", tokens.body);
+        TestUser {
+            id: reg.body["id"].as_str().unwrap_or_default().to_owned(),
+            email,
+            access_token: tokens.body["access_token"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            refresh_token: tokens.body["refresh_token"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        }
+    }
+
+    /// The bootstrap administrator (infra/up passes its address as the
+    /// `BootstrapAdminEmails` parameter). Registered on first use.
+    pub async fn admin(&self) -> TestUser {
+        let email = std::env::var("BOOTSTRAP_ADMIN_EMAILS")
+            .ok()
+            .and_then(|v| v.split(',').next().map(str::to_owned))
+            .unwrap_or_else(|| "admin@serverless-commerce.test".into());
+        let reg = self.register(&email, PASSWORD).await;
+        assert!(
+            reg.status == StatusCode::CREATED || reg.status == StatusCode::CONFLICT,
+            "admin register: {:?}",
+            reg.body
+        );
+        let tokens = self.login(&email, PASSWORD).await;
+        assert_eq!(
+            tokens.status,
+            StatusCode::OK,
+            "admin login: {:?}",
+            tokens.body
+        );
+        let me = self
+            .call(
+                Method::GET,
+                "/users/me",
+                tokens.body["access_token"].as_str(),
+                None,
+            )
+            .await;
+        TestUser {
+            id: me.body["id"].as_str().unwrap_or_default().to_owned(),
+            email,
+            access_token: tokens.body["access_token"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            refresh_token: tokens.body["refresh_token"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        }
+    }
+
+    /// The access-token signing key, read the way the functions read it.
+    pub async fn jwt_secret(&self) -> String {
+        self.secrets
+            .get_secret_value()
+            .secret_id(self.output("JwtSecretId"))
+            .send()
+            .await
+            .expect("jwt secret readable")
+            .secret_string()
+            .unwrap_or_default()
+            .to_owned()
+    }
+}
+
+pub const PASSWORD: &str = "correct horse battery";
+
+pub struct TestUser {
+    pub id: String,
+    pub email: String,
+    pub access_token: String,
+    pub refresh_token: String,
+}
+
+pub fn unique_email(prefix: &str) -> String {
+    format!("{prefix}-{}@e2e.example.com", uuid::Uuid::new_v4().simple())
+}
+
+/// Polls `probe` until it yields a value or `timeout` passes.
+pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(v) = probe().await {
+            return v;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}

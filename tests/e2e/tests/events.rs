@@ -1,0 +1,312 @@
+//! The first fan-out: `user.registered` travels identity table -> stream ->
+//! outbox relay -> SNS -> one SQS queue per consumer -> consumer Lambdas.
+
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use contracts::events::UserRegistered;
+use contracts::{CorrelationId, Email, EventEnvelope, PersonName, UserId};
+use e2e::{Stack, eventually, stack};
+use time::format_description::well_known::Rfc3339;
+
+const WAIT: Duration = Duration::from_secs(60);
+/// Poison needs `maxReceiveCount` visibility timeouts to reach the DLQ.
+const DLQ_WAIT: Duration = Duration::from_secs(180);
+
+type Item = std::collections::HashMap<String, AttributeValue>;
+
+fn s(item: &Item, name: &str) -> String {
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .cloned()
+        .unwrap_or_default()
+}
+
+async fn deliveries(stack: &Stack, user_id: &str) -> Vec<Item> {
+    stack
+        .dynamo
+        .query()
+        .table_name(stack.output("NotificationsTableName"))
+        .key_condition_expression("pk = :pk AND begins_with(sk, :d)")
+        .expression_attribute_values(":pk", AttributeValue::S(format!("USER#{user_id}")))
+        .expression_attribute_values(":d", AttributeValue::S("DELIVERY#".into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("query deliveries")
+        .items
+        .unwrap_or_default()
+}
+
+async fn analytics_item(stack: &Stack, pk: &str, sk: &str) -> Option<Item> {
+    stack
+        .dynamo
+        .get_item()
+        .table_name(stack.output("AnalyticsTableName"))
+        .key("pk", AttributeValue::S(pk.into()))
+        .key("sk", AttributeValue::S(sk.into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("get analytics item")
+        .item
+}
+
+async fn object(stack: &Stack, bucket: &str, key: &str) -> Option<String> {
+    let out = stack
+        .s3
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .ok()?;
+    let bytes = out.body.collect().await.ok()?.into_bytes();
+    Some(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+fn day(occurred_at: &str) -> String {
+    occurred_at.get(..10).unwrap_or_default().to_owned()
+}
+
+#[tokio::test]
+async fn a_registration_reaches_both_consumers() {
+    let st = stack().await;
+    let user = st.new_user().await;
+
+    let delivery = eventually("the welcome e-mail delivery log entry", WAIT, || async {
+        deliveries(&st, &user.id).await.into_iter().next()
+    })
+    .await;
+    assert_eq!(s(&delivery, "status"), "sent");
+    assert_eq!(s(&delivery, "recipient"), user.email);
+    let body = object(
+        &st,
+        st.output("NotificationsBucketName"),
+        &s(&delivery, "body_key"),
+    )
+    .await
+    .expect("rendered body archived in S3");
+    assert!(body.contains("Welcome"), "{body}");
+
+    let event_id = s(&delivery, "event_id");
+    let date = day(&s(&delivery, "at"));
+    let key = format!("events/type=user.registered/date={date}/{event_id}.jsonl");
+    let line = eventually("the archived event", WAIT, || async {
+        object(&st, st.output("AnalyticsBucketName"), &key).await
+    })
+    .await;
+    assert!(line.ends_with('\n'));
+    let archived: serde_json::Value = serde_json::from_str(line.trim_end()).expect("json line");
+    assert_eq!(archived["type"], "user.registered");
+    assert_eq!(archived["data"]["user_id"], user.id.as_str());
+
+    eventually("the registration to be counted", WAIT, || async {
+        analytics_item(&st, &format!("SEEN#{event_id}"), "registrations").await
+    })
+    .await;
+    let counter = analytics_item(&st, &format!("DAY#{date}"), "registrations")
+        .await
+        .expect("daily counter");
+    let count: u64 = counter
+        .get("registrations")
+        .and_then(|v| v.as_n().ok())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_default();
+    assert!(count >= 1);
+}
+
+/// A `user.registered` event for a synthetic user on a day of its own, so
+/// its counter is not shared with any other test or run.
+fn synthetic_event() -> (EventEnvelope<UserRegistered>, String) {
+    let uuid = uuid::Uuid::new_v4();
+    let bytes = uuid.as_bytes();
+    let year = 1001 + i32::from(u16::from_le_bytes([bytes[0], bytes[1]]) % 7999);
+    let ordinal = 1 + u16::from_le_bytes([bytes[2], bytes[3]]) % 365;
+    let date = time::Date::from_ordinal_date(year, ordinal).expect("valid date");
+    let at = date.midnight().assume_utc();
+    let user_id = UserId::new();
+    let event = EventEnvelope::new(
+        UserRegistered {
+            user_id,
+            email: Email::parse(&format!("synthetic-{}@e2e.example.com", uuid.simple()))
+                .expect("email"),
+            name: PersonName::parse("Synthetic").expect("name"),
+            registered_at: at,
+        },
+        CorrelationId::new(),
+        at,
+    );
+    let day = at
+        .format(&Rfc3339)
+        .expect("format")
+        .get(..10)
+        .unwrap_or_default()
+        .to_owned();
+    (event, day)
+}
+
+async fn send(st: &Stack, queue_output: &str, body: &str) {
+    st.sqs
+        .send_message()
+        .queue_url(st.output(queue_output))
+        .message_body(body)
+        .send()
+        .await
+        .expect("send to queue");
+}
+
+async fn queue_drained(st: &Stack, queue_output: &str) -> bool {
+    let attrs = st
+        .sqs
+        .get_queue_attributes()
+        .queue_url(st.output(queue_output))
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
+        .send()
+        .await
+        .expect("queue attributes");
+    let get = |name: aws_sdk_sqs::types::QueueAttributeName| {
+        attrs
+            .attributes()
+            .and_then(|a| a.get(&name))
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    get(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages) == 0
+        && get(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible) == 0
+}
+
+#[tokio::test]
+async fn a_message_delivered_twice_has_one_effect() {
+    let st = stack().await;
+    let (event, day) = synthetic_event();
+    let user_id = event.data.user_id.to_string();
+    let event_id = event.id.to_string();
+    let body = serde_json::to_string(&event).expect("json");
+
+    for queue in ["WelcomeEmailQueueUrl", "AnalyticsRegistrationsQueueUrl"] {
+        send(&st, queue, &body).await;
+        send(&st, queue, &body).await;
+    }
+
+    eventually("both copies to be consumed", WAIT, || async {
+        let done = !deliveries(&st, &user_id).await.is_empty()
+            && analytics_item(&st, &format!("SEEN#{event_id}"), "registrations")
+                .await
+                .is_some();
+        done.then_some(())
+    })
+    .await;
+    // Both copies have been handled once neither queue holds anything of
+    // ours any more (other tests may be using the queues; we only need our
+    // two copies gone, so we also give them a moment).
+    eventually("the queues to drain", WAIT, || async {
+        (queue_drained(&st, "WelcomeEmailQueueUrl").await
+            && queue_drained(&st, "AnalyticsRegistrationsQueueUrl").await)
+            .then_some(())
+    })
+    .await;
+
+    assert_eq!(
+        deliveries(&st, &user_id).await.len(),
+        1,
+        "one welcome e-mail logged"
+    );
+    let counter = analytics_item(&st, &format!("DAY#{day}"), "registrations")
+        .await
+        .expect("counter");
+    assert_eq!(
+        counter
+            .get("registrations")
+            .and_then(|v| v.as_n().ok())
+            .map(String::as_str),
+        Some("1"),
+        "the day's registration counted once"
+    );
+    let archived = object(
+        &st,
+        st.output("AnalyticsBucketName"),
+        &format!("events/type=user.registered/date={day}/{event_id}.jsonl"),
+    )
+    .await
+    .expect("archived once");
+    assert_eq!(archived.lines().count(), 1);
+
+    // MiniStack keeps what SES sent; count the messages to this recipient.
+    let sent: serde_json::Value = st
+        .http
+        .get(format!("{}/_ministack/ses/messages", st.endpoint))
+        .send()
+        .await
+        .expect("ses messages")
+        .json()
+        .await
+        .unwrap_or_default();
+    let recipient = event.data.email.to_string();
+    let to_recipient = sent["messages"]
+        .as_object()
+        .into_iter()
+        .flat_map(|accounts| accounts.values())
+        .filter_map(|msgs| msgs.as_array())
+        .flatten()
+        .filter(|m| {
+            m["To"]
+                .as_array()
+                .is_some_and(|to| to.iter().any(|t| t == recipient.as_str()))
+        })
+        .count();
+    assert_eq!(to_recipient, 1, "one e-mail sent");
+}
+
+async fn dlq_holds(st: &Stack, dlq_output: &str, marker: &str) -> Option<()> {
+    let out = st
+        .sqs
+        .receive_message()
+        .queue_url(st.output(dlq_output))
+        .max_number_of_messages(10)
+        .visibility_timeout(1)
+        .wait_time_seconds(1)
+        .send()
+        .await
+        .expect("receive from dlq");
+    out.messages()
+        .iter()
+        .any(|m| m.body().is_some_and(|b| b.contains(marker)))
+        .then_some(())
+}
+
+#[tokio::test]
+async fn poison_messages_end_in_their_consumers_dlq_and_nothing_else_breaks() {
+    let st = stack().await;
+    let marker = format!("poison-{}", uuid::Uuid::new_v4());
+    send(
+        &st,
+        "WelcomeEmailQueueUrl",
+        &format!("{{\"not\": \"an event\", \"marker\": \"{marker}\"}}"),
+    )
+    .await;
+    send(
+        &st,
+        "AnalyticsRegistrationsQueueUrl",
+        &format!("garbage {marker}"),
+    )
+    .await;
+
+    // While the poison is being retried, good messages keep flowing.
+    let user = st.new_user().await;
+    eventually(
+        "a welcome e-mail for a user registered meanwhile",
+        WAIT,
+        || async { deliveries(&st, &user.id).await.into_iter().next() },
+    )
+    .await;
+
+    eventually("the poison in the welcome-email DLQ", DLQ_WAIT, || {
+        dlq_holds(&st, "WelcomeEmailDLQUrl", &marker)
+    })
+    .await;
+    eventually("the poison in the analytics DLQ", DLQ_WAIT, || {
+        dlq_holds(&st, "AnalyticsRegistrationsDLQUrl", &marker)
+    })
+    .await;
+}
