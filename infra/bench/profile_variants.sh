@@ -20,7 +20,7 @@ TARGET="${PERF_TARGET:-/tmp/perf-target}"
 OUT="${PERF_OUT:-/tmp/perf-results}"
 BINS=(identity-register notifications-welcome-email)
 mkdir -p "$OUT"
-[ -f "$OUT/results.tsv" ] || printf 'variant\tbuild_s\tbinary\tsize_bytes\tzip_bytes\n' >"$OUT/results.tsv"
+[ -f "$OUT/results.tsv" ] || printf 'variant\tbuild_wall_s\tbuild_cpu_s\tbinary\tsize_bytes\tzip_bytes\n' >"$OUT/results.tsv"
 
 variant_env() {
     case "$1" in
@@ -44,11 +44,13 @@ for v in "${@:-A B C D}"; do
     echo "=== variant $V: opt-level=$opt lto=$lto codegen-units=$cgu strip=symbols"
     echo "loadavg before: $(cat /proc/loadavg)"
     rm -rf "$TARGET"
-    start=$(date +%s.%N)
-    (cd "$ROOT" && cargo build --release --locked -p identity-register -p notifications-welcome-email)
-    end=$(date +%s.%N)
-    build_s=$(echo "$end - $start" | bc)
-    echo "variant $V build wall time: ${build_s}s   loadavg after: $(cat /proc/loadavg)"
+    # Wall time, and CPU time (user+sys of cargo and every rustc/cc/linker
+    # it ran), which is far less sensitive to other load on the machine.
+    TIMEFORMAT='%R %U %S'
+    { time (cd "$ROOT" && cargo build --release --locked -p identity-register -p notifications-welcome-email) 2>&1 ; } 2>"$OUT/$V.time"
+    read -r build_s user_s sys_s <"$OUT/$V.time"
+    cpu_s=$(echo "$user_s + $sys_s" | bc)
+    echo "variant $V build: wall ${build_s}s cpu ${cpu_s}s   loadavg after: $(cat /proc/loadavg)"
     mkdir -p "$OUT/$V"
     for b in "${BINS[@]}"; do
         cp "$TARGET/release/$b" "$OUT/$V/$b"
@@ -58,7 +60,7 @@ for v in "${@:-A B C D}"; do
         size=$(stat -c %s "$tmp/bootstrap")
         zsize=$(stat -c %s "$tmp/bootstrap.zip")
         rm -rf "$tmp"
-        printf '%s\t%s\t%s\t%s\t%s\n' "$V" "$build_s" "$b" "$size" "$zsize" | tee -a "$OUT/results.tsv"
+        printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$V" "$build_s" "$cpu_s" "$b" "$size" "$zsize" | tee -a "$OUT/results.tsv"
     done
     # argon2id timing harness, same profile overrides (not included in build time).
     (cd "$ROOT/infra/bench/argon2-bench" && cargo build --release)

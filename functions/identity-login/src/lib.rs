@@ -39,3 +39,62 @@ pub async fn handle<S: IdentityStore>(
     .await?;
     json(StatusCode::OK, &tokens)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use identity::config::{LoginLimits, TokenPolicy};
+    use identity::memory::InMemoryIdentityStore;
+    use security::{JwtSettings, PasswordHasher, SigningKey, TokenIssuer};
+
+    fn deps() -> LoginDeps<InMemoryIdentityStore> {
+        LoginDeps {
+            store: InMemoryIdentityStore::new(),
+            hasher: PasswordHasher::new(),
+            issuer: TokenIssuer::new(
+                SigningKey::from_secret("0123456789abcdef0123456789abcdef-login").expect("key"),
+                JwtSettings {
+                    issuer: "i".into(),
+                    audience: "a".into(),
+                    access_ttl: time::Duration::minutes(5),
+                },
+            ),
+            limits: LoginLimits {
+                window_secs: 300,
+                max_failures_per_account: 5,
+                max_failures_per_ip: 50,
+            },
+            policy: TokenPolicy {
+                refresh_ttl: time::Duration::days(1),
+            },
+        }
+    }
+
+    async fn call(body: &str) -> Result<Response<Body>, ApiError> {
+        handle(
+            &deps(),
+            Request::new(Body::from(body.to_owned())),
+            HttpContext::new("r", None),
+        )
+        .await
+    }
+
+    #[tokio::test]
+    async fn missing_fields_are_400_with_each_field() {
+        match call("{}").await {
+            Err(ApiError::Validation(errors)) => {
+                let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+                assert_eq!(fields, vec!["email", "password"]);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn unknown_account_is_401() {
+        let err = call(r#"{"email":"nobody@example.com","password":"whatever1"}"#)
+            .await
+            .expect_err("401");
+        assert_eq!(err.status(), StatusCode::UNAUTHORIZED);
+    }
+}

@@ -10,3 +10,31 @@ pub async fn handle<S: IdentityStore>(
     let caller = ctx.caller()?;
     json(StatusCode::OK, &me(store, caller.user_id).await?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use contracts::{Role, UserId};
+    use http_kit::Caller;
+    use identity::memory::InMemoryIdentityStore;
+
+    #[tokio::test]
+    async fn needs_a_caller_and_an_existing_user() {
+        let store = InMemoryIdentityStore::new();
+        let anonymous = handle(&store, Request::default(), HttpContext::new("r", None))
+            .await
+            .expect_err("401");
+        assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+        let ghost = HttpContext::new(
+            "r",
+            Some(Caller {
+                user_id: UserId::new(),
+                roles: vec![Role::User],
+            }),
+        );
+        let missing = handle(&store, Request::default(), ghost)
+            .await
+            .expect_err("404");
+        assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    }
+}
