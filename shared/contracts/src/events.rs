@@ -6,11 +6,17 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::envelope::DomainEvent;
-use crate::{Email, PersonName, UserId};
+use crate::{Currency, Email, PersonName, UserId};
 
 /// Every event type the system publishes, for subscriptions that want all of
 /// them (analytics) and for the documentation test.
-pub const ALL_EVENT_TYPES: &[&str] = &[UserRegistered::TYPE];
+pub const ALL_EVENT_TYPES: &[&str] = &[
+    UserRegistered::TYPE,
+    PaymentAccountCreated::TYPE,
+    WalletDeposited::TYPE,
+    NotificationSent::TYPE,
+    NotificationFailed::TYPE,
+];
 
 /// A new account was created (identity).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -30,6 +36,102 @@ impl DomainEvent for UserRegistered {
 
     fn subject(&self) -> String {
         self.user_id.to_string()
+    }
+}
+
+/// A user's payment account (with its wallet at zero) exists (payments).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentAccountCreated {
+    pub account_id: String,
+    pub user_id: UserId,
+    pub currency: Currency,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+impl DomainEvent for PaymentAccountCreated {
+    const TYPE: &'static str = "payment_account.created";
+    const VERSION: u32 = 1;
+    const SOURCE: &'static str = "payments";
+
+    fn subject(&self) -> String {
+        self.account_id.clone()
+    }
+}
+
+/// Money was credited to a wallet (payments). Amounts in minor units.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WalletDeposited {
+    pub account_id: String,
+    pub user_id: UserId,
+    pub transaction_id: String,
+    pub amount: i64,
+    pub currency: Currency,
+    pub balance_after: i64,
+    pub description: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub deposited_at: OffsetDateTime,
+}
+
+impl DomainEvent for WalletDeposited {
+    const TYPE: &'static str = "wallet.deposited";
+    const VERSION: u32 = 1;
+    const SOURCE: &'static str = "payments";
+
+    fn subject(&self) -> String {
+        self.account_id.clone()
+    }
+}
+
+/// A notification was handed to its provider (notifications delivery report).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationSent {
+    pub notification_id: String,
+    pub user_id: UserId,
+    pub channel: String,
+    pub template: String,
+    /// The event that caused the notification.
+    pub source_event_id: String,
+    pub provider_message_id: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub sent_at: OffsetDateTime,
+}
+
+impl DomainEvent for NotificationSent {
+    const TYPE: &'static str = "notification.sent";
+    const VERSION: u32 = 1;
+    const SOURCE: &'static str = "notifications";
+
+    fn subject(&self) -> String {
+        self.notification_id.clone()
+    }
+}
+
+/// A notification could not be delivered and will not be retried
+/// (notifications delivery report).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationFailed {
+    pub notification_id: String,
+    pub user_id: UserId,
+    pub channel: String,
+    pub template: String,
+    pub source_event_id: String,
+    pub reason: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub failed_at: OffsetDateTime,
+}
+
+impl DomainEvent for NotificationFailed {
+    const TYPE: &'static str = "notification.failed";
+    const VERSION: u32 = 1;
+    const SOURCE: &'static str = "notifications";
+
+    fn subject(&self) -> String {
+        self.notification_id.clone()
     }
 }
 
@@ -54,6 +156,26 @@ mod tests {
     #[test]
     fn user_registered_matches_golden_file() {
         golden::<UserRegistered>("user.registered.v1.json");
+    }
+
+    #[test]
+    fn payment_account_created_matches_golden_file() {
+        golden::<PaymentAccountCreated>("payment_account.created.v1.json");
+    }
+
+    #[test]
+    fn wallet_deposited_matches_golden_file() {
+        golden::<WalletDeposited>("wallet.deposited.v1.json");
+    }
+
+    #[test]
+    fn notification_sent_matches_golden_file() {
+        golden::<NotificationSent>("notification.sent.v1.json");
+    }
+
+    #[test]
+    fn notification_failed_matches_golden_file() {
+        golden::<NotificationFailed>("notification.failed.v1.json");
     }
 
     #[test]

@@ -7,8 +7,10 @@
 pub mod envelope;
 pub mod events;
 pub mod ids;
+pub mod money;
 pub mod user;
 
 pub use envelope::{CorrelationId, DomainEvent, EventEnvelope, EventId, RawEnvelope};
 pub use ids::UserId;
+pub use money::{Currency, Money};
 pub use user::{Email, PersonName, Role};
