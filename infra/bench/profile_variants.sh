@@ -6,7 +6,9 @@
 # and the argon2id hash time of infra/bench/argon2-bench built the same way.
 #
 # Usage: infra/bench/profile_variants.sh [A|B|C|D ...]     (default: A B C D)
-# Env:   PERF_TARGET (default /tmp/perf-target)  - wiped before each variant
+# Env:   PERF_TARGET (default /tmp/perf-target)  - variant V builds in
+#                                                  $PERF_TARGET/V, wiped first
+#                                                  and kept afterwards
 #        PERF_OUT    (default /tmp/perf-results) - binaries + results.tsv
 #
 #   A  opt-level=3  lto=thin cgu=16 strip=symbols   (current Cargo.toml)
@@ -40,10 +42,10 @@ for v in "${@:-A B C D}"; do
     export CARGO_PROFILE_RELEASE_CODEGEN_UNITS="$cgu"
     export CARGO_PROFILE_RELEASE_STRIP=symbols
     export CARGO_PROFILE_RELEASE_PANIC=unwind
-    export CARGO_TARGET_DIR="$TARGET"
+    export CARGO_TARGET_DIR="$TARGET/$V"
     echo "=== variant $V: opt-level=$opt lto=$lto codegen-units=$cgu strip=symbols"
     echo "loadavg before: $(cat /proc/loadavg)"
-    rm -rf "$TARGET"
+    rm -rf "${TARGET:?}/$V"
     # Wall time, and CPU time (user+sys of cargo and every rustc/cc/linker
     # it ran), which is far less sensitive to other load on the machine.
     TIMEFORMAT='%R %U %S'
@@ -53,9 +55,9 @@ for v in "${@:-A B C D}"; do
     echo "variant $V build: wall ${build_s}s cpu ${cpu_s}s   loadavg after: $(cat /proc/loadavg)"
     mkdir -p "$OUT/$V"
     for b in "${BINS[@]}"; do
-        cp "$TARGET/release/$b" "$OUT/$V/$b"
+        cp "$CARGO_TARGET_DIR/release/$b" "$OUT/$V/$b"
         tmp=$(mktemp -d)
-        cp "$TARGET/release/$b" "$tmp/bootstrap"
+        cp "$CARGO_TARGET_DIR/release/$b" "$tmp/bootstrap"
         (cd "$tmp" && zip -q -9 bootstrap.zip bootstrap)
         size=$(stat -c %s "$tmp/bootstrap")
         zsize=$(stat -c %s "$tmp/bootstrap.zip")
@@ -64,6 +66,6 @@ for v in "${@:-A B C D}"; do
     done
     # argon2id timing harness, same profile overrides (not included in build time).
     (cd "$ROOT/infra/bench/argon2-bench" && cargo build --release)
-    cp "$TARGET/release/argon2-bench" "$OUT/$V/argon2-bench"
+    cp "$CARGO_TARGET_DIR/release/argon2-bench" "$OUT/$V/argon2-bench"
   done
 done

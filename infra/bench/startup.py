@@ -10,9 +10,15 @@ the download/unpack of the zip. The poll is never answered: the connection is
 held until the process has been killed.
 
 Each binary is run ``--warmup`` times untimed (to get it into the page cache)
-and then ``--runs`` times; the table reports min / median / p90 / max in ms
-and the peak resident set size (VmHWM from /proc/<pid>/status, read just
-before the kill, i.e. after init) in MiB.
+and then ``--runs`` times; the table reports the spawn-to-first-poll wall
+time (min / median / p90 / max, ms), the median on-CPU time of the process
+up to that point ("CPU ms": sum over its threads of
+/proc/<pid>/task/*/schedstat; robust against other load on the machine,
+which inflates the wall figures), the peak resident set size (VmHWM from
+/proc/<pid>/status, read just before the kill, i.e. after init) in MiB, and
+the binary's size. The 1/5/15-minute load average is printed before and
+after: wall figures taken at a load above the core count are not cold-start
+figures but scheduling delays.
 
 Usage:
     python3 infra/bench/startup.py BIN [BIN...] [--runs N] [--warmup N]
@@ -148,6 +154,25 @@ def read_hwm_kib(pid: int) -> int | None:
     return None
 
 
+def read_cpu_ns(pid: int) -> int | None:
+    """On-CPU time of all live threads (first field of each task's
+    /proc/<pid>/task/<tid>/schedstat, ns). Unlike wall time it barely moves
+    when other processes compete for the cores."""
+    total, seen = 0, False
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return None
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/schedstat", encoding="ascii") as f:
+                total += int(f.read().split()[0])
+                seen = True
+        except (OSError, ValueError, IndexError):
+            pass
+    return total if seen else None
+
+
 def one_run(server: RuntimeApi, binary: str, env: dict[str, str],
             timeout: float) -> tuple[float, int | None]:
     """Returns (init ms, VmHWM KiB). Raises RuntimeError on failure."""
@@ -163,6 +188,7 @@ def one_run(server: RuntimeApi, binary: str, env: dict[str, str],
                 if proc.poll() is not None or time.perf_counter() > deadline:
                     break
             hwm = read_hwm_kib(proc.pid)
+            cpu = read_cpu_ns(proc.pid)
         finally:
             proc.kill()
             proc.wait()
@@ -175,7 +201,7 @@ def one_run(server: RuntimeApi, binary: str, env: dict[str, str],
                    else f"exit code {proc.returncode}" if proc.returncode
                    not in (None, -9) else f"no poll within {timeout}s")
             raise RuntimeError(f"{binary}: {why}\n{tail}")
-    return (run.poll_time - start) * 1000.0, hwm
+    return (run.poll_time - start) * 1000.0, hwm, cpu
 
 
 def load_average() -> str:
@@ -216,7 +242,7 @@ def main() -> int:
     home = tempfile.mkdtemp(prefix="startup-bench-home-")  # no ~/.aws
 
     rows, raw, failed = [], {}, False
-    print(f"loadavg at start: {load_average()}", file=sys.stderr)
+    print(f"loadavg at start: {load_average()}", flush=True)
     for binary in args.binaries:
         path = os.path.abspath(binary)
         name = os.path.basename(path)
@@ -227,30 +253,33 @@ def main() -> int:
         for kv in args.env:
             k, _, v = kv.partition("=")
             env[k] = v
-        times, hwms = [], []
+        times, hwms, cpus = [], [], []
         try:
             for i in range(args.warmup + args.runs):
-                ms, hwm = one_run(server, path, env, args.timeout)
+                ms, hwm, cpu = one_run(server, path, env, args.timeout)
                 if i >= args.warmup:
                     times.append(ms)
                     if hwm is not None:
                         hwms.append(hwm)
+                    if cpu is not None:
+                        cpus.append(cpu / 1e6)
         except RuntimeError as e:
             print(f"FAILED {e}", file=sys.stderr)
             failed = True
             continue
-        raw[name] = {"path": path, "init_ms": times, "vmhwm_kib": hwms,
-                     "size_bytes": os.path.getsize(path)}
+        raw[name] = {"path": path, "init_ms": times, "init_cpu_ms": cpus,
+                     "vmhwm_kib": hwms, "size_bytes": os.path.getsize(path)}
         rows.append((name, len(times), min(times), statistics.median(times),
                      p90(times), max(times),
+                     statistics.median(cpus) if cpus else float("nan"),
                      statistics.median(hwms) / 1024 if hwms else float("nan"),
                      os.path.getsize(path) / 1024 / 1024))
 
     server.shutdown()
-    print(f"loadavg at end:   {load_average()}", file=sys.stderr)
+    print(f"loadavg at end:   {load_average()}")
     if rows:
         header = ("binary", "runs", "min ms", "median ms", "p90 ms", "max ms",
-                  "VmHWM MiB", "size MiB")
+                  "CPU ms", "VmHWM MiB", "size MiB")
         width = max(len(header[0]), *(len(r[0]) for r in rows))
         print(f"{header[0]:<{width}}  " + "  ".join(f"{h:>9}" for h in header[1:]))
         for r in rows:

@@ -6,6 +6,7 @@
 pub mod archive;
 pub mod config;
 pub mod dynamo;
+pub mod health;
 pub mod idempotency;
 pub mod outbox;
 pub mod publisher;

@@ -10,8 +10,11 @@ use std::time::Duration;
 
 use anyhow::Context;
 use aws_config::BehaviorVersion;
+use contracts::events::UserRegistered;
+use contracts::{CorrelationId, Email, EventEnvelope, PersonName, UserId};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use time::format_description::well_known::Rfc3339;
 
 pub struct Stack {
     pub api: String,
@@ -271,4 +274,44 @@ where
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+}
+
+/// A `user.registered` event for a synthetic user on a day of its own, so
+/// its counter is not shared with any other test or run.
+pub fn synthetic_registration() -> (EventEnvelope<UserRegistered>, String) {
+    let uuid = uuid::Uuid::new_v4();
+    let bytes = uuid.as_bytes();
+    let year = 1001 + i32::from(u16::from_le_bytes([bytes[0], bytes[1]]) % 7999);
+    let ordinal = 1 + u16::from_le_bytes([bytes[2], bytes[3]]) % 365;
+    let date = time::Date::from_ordinal_date(year, ordinal).expect("valid date");
+    let at = date.midnight().assume_utc();
+    let user_id = UserId::new();
+    let event = EventEnvelope::new(
+        UserRegistered {
+            user_id,
+            email: Email::parse(&format!("synthetic-{}@e2e.example.com", uuid.simple()))
+                .expect("email"),
+            name: PersonName::parse("Synthetic").expect("name"),
+            registered_at: at,
+        },
+        CorrelationId::new(),
+        at,
+    );
+    let day = at
+        .format(&Rfc3339)
+        .expect("format")
+        .get(..10)
+        .unwrap_or_default()
+        .to_owned();
+    (event, day)
+}
+
+pub async fn send_to_queue(st: &Stack, queue_output: &str, body: &str) {
+    st.sqs
+        .send_message()
+        .queue_url(st.output(queue_output))
+        .message_body(body)
+        .send()
+        .await
+        .expect("send to queue");
 }

@@ -4,10 +4,7 @@
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use contracts::events::UserRegistered;
-use contracts::{CorrelationId, Email, EventEnvelope, PersonName, UserId};
-use e2e::{Stack, eventually, stack};
-use time::format_description::well_known::Rfc3339;
+use e2e::{Stack, eventually, send_to_queue, stack, synthetic_registration};
 
 const WAIT: Duration = Duration::from_secs(60);
 /// Poison needs `maxReceiveCount` visibility timeouts to reach the DLQ.
@@ -50,6 +47,17 @@ async fn analytics_item(stack: &Stack, pk: &str, sk: &str) -> Option<Item> {
         .await
         .expect("get analytics item")
         .item
+}
+
+/// A daily aggregate: partition `STATS#<yyyy-mm>`, sort key `<date>#<metric>`.
+async fn stat(stack: &Stack, date: &str, metric: &str) -> Option<Item> {
+    let month = date.get(..7).unwrap_or_default();
+    analytics_item(
+        stack,
+        &format!("STATS#{month}"),
+        &format!("{date}#{metric}"),
+    )
+    .await
 }
 
 async fn object(stack: &Stack, bucket: &str, key: &str) -> Option<String> {
@@ -102,58 +110,18 @@ async fn a_registration_reaches_both_consumers() {
     assert_eq!(archived["data"]["user_id"], user.id.as_str());
 
     eventually("the registration to be counted", WAIT, || async {
-        analytics_item(&st, &format!("SEEN#{event_id}"), "registrations").await
+        analytics_item(&st, &format!("SEEN#{event_id}"), "event").await
     })
     .await;
-    let counter = analytics_item(&st, &format!("DAY#{date}"), "registrations")
+    let counter = stat(&st, &date, "registrations")
         .await
         .expect("daily counter");
     let count: u64 = counter
-        .get("registrations")
+        .get("total")
         .and_then(|v| v.as_n().ok())
         .and_then(|n| n.parse().ok())
         .unwrap_or_default();
     assert!(count >= 1);
-}
-
-/// A `user.registered` event for a synthetic user on a day of its own, so
-/// its counter is not shared with any other test or run.
-fn synthetic_event() -> (EventEnvelope<UserRegistered>, String) {
-    let uuid = uuid::Uuid::new_v4();
-    let bytes = uuid.as_bytes();
-    let year = 1001 + i32::from(u16::from_le_bytes([bytes[0], bytes[1]]) % 7999);
-    let ordinal = 1 + u16::from_le_bytes([bytes[2], bytes[3]]) % 365;
-    let date = time::Date::from_ordinal_date(year, ordinal).expect("valid date");
-    let at = date.midnight().assume_utc();
-    let user_id = UserId::new();
-    let event = EventEnvelope::new(
-        UserRegistered {
-            user_id,
-            email: Email::parse(&format!("synthetic-{}@e2e.example.com", uuid.simple()))
-                .expect("email"),
-            name: PersonName::parse("Synthetic").expect("name"),
-            registered_at: at,
-        },
-        CorrelationId::new(),
-        at,
-    );
-    let day = at
-        .format(&Rfc3339)
-        .expect("format")
-        .get(..10)
-        .unwrap_or_default()
-        .to_owned();
-    (event, day)
-}
-
-async fn send(st: &Stack, queue_output: &str, body: &str) {
-    st.sqs
-        .send_message()
-        .queue_url(st.output(queue_output))
-        .message_body(body)
-        .send()
-        .await
-        .expect("send to queue");
 }
 
 async fn queue_drained(st: &Stack, queue_output: &str) -> bool {
@@ -179,14 +147,14 @@ async fn queue_drained(st: &Stack, queue_output: &str) -> bool {
 #[tokio::test]
 async fn a_message_delivered_twice_has_one_effect() {
     let st = stack().await;
-    let (event, day) = synthetic_event();
+    let (event, day) = synthetic_registration();
     let user_id = event.data.user_id.to_string();
     let event_id = event.id.to_string();
     let body = serde_json::to_string(&event).expect("json");
 
-    for queue in ["WelcomeEmailQueueUrl", "AnalyticsRegistrationsQueueUrl"] {
-        send(&st, queue, &body).await;
-        send(&st, queue, &body).await;
+    for queue in ["WelcomeEmailQueueUrl", "AnalyticsEventsQueueUrl"] {
+        send_to_queue(&st, queue, &body).await;
+        send_to_queue(&st, queue, &body).await;
     }
 
     eventually("both copies to be consumed", WAIT, || async {
@@ -202,7 +170,7 @@ async fn a_message_delivered_twice_has_one_effect() {
     // two copies gone, so we also give them a moment).
     eventually("the queues to drain", WAIT, || async {
         (queue_drained(&st, "WelcomeEmailQueueUrl").await
-            && queue_drained(&st, "AnalyticsRegistrationsQueueUrl").await)
+            && queue_drained(&st, "AnalyticsEventsQueueUrl").await)
             .then_some(())
     })
     .await;
@@ -285,12 +253,7 @@ async fn poison_messages_end_in_their_consumers_dlq_and_nothing_else_breaks() {
         &format!("{{\"not\": \"an event\", \"marker\": \"{marker}\"}}"),
     )
     .await;
-    send(
-        &st,
-        "AnalyticsRegistrationsQueueUrl",
-        &format!("garbage {marker}"),
-    )
-    .await;
+    send(&st, "AnalyticsEventsQueueUrl", &format!("garbage {marker}")).await;
 
     // While the poison is being retried, good messages keep flowing.
     let user = st.new_user().await;
@@ -306,7 +269,7 @@ async fn poison_messages_end_in_their_consumers_dlq_and_nothing_else_breaks() {
     })
     .await;
     eventually("the poison in the analytics DLQ", DLQ_WAIT, || {
-        dlq_holds(&st, "AnalyticsRegistrationsDLQUrl", &marker)
+        dlq_holds(&st, "AnalyticsEventsDLQUrl", &marker)
     })
     .await;
 }
