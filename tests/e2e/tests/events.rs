@@ -165,10 +165,10 @@ async fn a_message_delivered_twice_has_one_effect() {
         done.then_some(())
     })
     .await;
-    // Both copies have been handled once neither queue holds anything of
-    // ours any more (other tests may be using the queues; we only need our
-    // two copies gone, so we also give them a moment).
-    eventually("the queues to drain", WAIT, || async {
+    // Both copies have been handled once neither queue holds anything any
+    // more. The poison test shares these queues and its messages stay until
+    // they are moved to the DLQ, hence the longer wait.
+    eventually("the queues to drain", DLQ_WAIT, || async {
         (queue_drained(&st, "WelcomeEmailQueueUrl").await
             && queue_drained(&st, "AnalyticsEventsQueueUrl").await)
             .then_some(())
