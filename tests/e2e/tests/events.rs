@@ -247,13 +247,13 @@ async fn dlq_holds(st: &Stack, dlq_output: &str, marker: &str) -> Option<()> {
 async fn poison_messages_end_in_their_consumers_dlq_and_nothing_else_breaks() {
     let st = stack().await;
     let marker = format!("poison-{}", uuid::Uuid::new_v4());
-    send(
+    send_to_queue(
         &st,
         "WelcomeEmailQueueUrl",
         &format!("{{\"not\": \"an event\", \"marker\": \"{marker}\"}}"),
     )
     .await;
-    send(&st, "AnalyticsEventsQueueUrl", &format!("garbage {marker}")).await;
+    send_to_queue(&st, "AnalyticsEventsQueueUrl", &format!("garbage {marker}")).await;
 
     // While the poison is being retried, good messages keep flowing.
     let user = st.new_user().await;
