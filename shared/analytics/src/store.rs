@@ -92,8 +92,10 @@ impl StatsStore for DynamoStatsStore {
                 .table_name(&self.table)
                 .key("pk", s(month_key(day)))
                 .key("sk", s(format!("{}#{}", day_key(day), inc.metric)))
-                .update_expression("SET #day = :day, metric = :metric ADD total :by")
+                // `day` and `total` are DynamoDB reserved words.
+                .update_expression("SET #day = :day, metric = :metric ADD #total :by")
                 .expression_attribute_names("#day", "day")
+                .expression_attribute_names("#total", "total")
                 .expression_attribute_values(":day", s(day_key(day)))
                 .expression_attribute_values(":metric", s(inc.metric.clone()))
                 .expression_attribute_values(":by", n(inc.by))
