@@ -154,10 +154,16 @@ impl StatsStore for DynamoStatsStore {
     }
 }
 
+#[derive(Default)]
+struct MemoryState {
+    seen: HashSet<String>,
+    days: BTreeMap<Date, DayStats>,
+}
+
 /// Same semantics in memory; clones share their state.
 #[derive(Clone, Default)]
 pub struct InMemoryStatsStore {
-    state: Arc<Mutex<(HashSet<String>, BTreeMap<Date, DayStats>)>>,
+    state: Arc<Mutex<MemoryState>>,
 }
 
 impl InMemoryStatsStore {
@@ -174,10 +180,10 @@ impl StatsStore for InMemoryStatsStore {
         increments: &[Increment],
     ) -> anyhow::Result<Counted> {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        if !state.0.insert(event_id.to_owned()) {
+        if !state.seen.insert(event_id.to_owned()) {
             return Ok(Counted::AlreadyCounted);
         }
-        let stats = state.1.entry(day).or_default();
+        let stats = state.days.entry(day).or_default();
         for inc in increments {
             *stats.metrics.entry(inc.metric.clone()).or_default() += inc.by;
         }
@@ -187,7 +193,7 @@ impl StatsStore for InMemoryStatsStore {
     async fn stats(&self, range: DayRange) -> anyhow::Result<BTreeMap<Date, DayStats>> {
         let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         Ok(state
-            .1
+            .days
             .range(range.from..=range.to)
             .map(|(d, s)| (*d, s.clone()))
             .collect())
