@@ -1,28 +1,18 @@
 use consumer_kit::{Consumer, ConsumerSettings};
-use notifications::{DynamoDeliveryLog, SesEmailProvider};
-use notifications_welcome_email::{CONSUMER_NAME, Config, WelcomeEmail};
-use platform::archive::S3Archive;
-use platform::idempotency::DynamoIdempotencyStore;
+use notifications::wiring;
+use notifications_welcome_email::{CONSUMER_NAME, WelcomeEmail};
 use platform::{Env, telemetry};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     telemetry::init();
     let env = Env::process();
-    let config = Config::from_env(&env)?;
-    let settings = ConsumerSettings::from_env(&env, CONSUMER_NAME)?;
-
     let sdk = platform::config::sdk_config().await;
-    let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
     let handler = WelcomeEmail::new(
-        SesEmailProvider::new(
-            aws_sdk_sesv2::Client::new(&sdk),
-            config.email_from.to_string(),
-        ),
-        DynamoDeliveryLog::new(dynamo.clone(), config.table_name.clone()),
-        S3Archive::new(aws_sdk_s3::Client::new(&sdk), config.bucket_name),
+        wiring::email_provider(&env, &sdk).await?,
+        wiring::deliveries(&env, &sdk)?,
     );
-    let store = DynamoIdempotencyStore::new(dynamo, config.table_name);
-
-    consumer_kit::run(Consumer::new(handler, store, settings)).await
+    let store = wiring::idempotency_store(&env, &sdk)?;
+    let settings = ConsumerSettings::from_env(&env, CONSUMER_NAME)?;
+    notifications::runtime::run(Consumer::new(handler, store, settings)).await
 }

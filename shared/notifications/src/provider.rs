@@ -1,22 +1,15 @@
-use std::future::Future;
-use std::sync::{Arc, Mutex};
-
-use contracts::Email;
-
-/// One rendered email, ready for a provider.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EmailMessage {
-    pub to: Email,
-    pub subject: String,
-    pub html: String,
-    pub text: String,
-}
+//! What every channel's provider answers. Each channel has its own port
+//! (`EmailProvider`, `DiscordProvider`, `SmsProvider`, `PushProvider`), but
+//! they all report success and failure the same way, so the delivery
+//! pipeline treats them alike.
 
 /// What a provider answers when it accepted a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeliveryReceipt {
     pub provider: &'static str,
-    pub message_id: String,
+    /// The provider's id for the message, when it gives one (a Discord
+    /// webhook answers 204 without a body, for example).
+    pub message_id: Option<String>,
 }
 
 /// Why a provider did not accept a message. The split decides what the
@@ -31,57 +24,24 @@ pub enum ProviderError {
     Permanent(String),
 }
 
-pub trait EmailProvider: Send + Sync {
-    fn send(
-        &self,
-        msg: &EmailMessage,
-    ) -> impl Future<Output = Result<DeliveryReceipt, ProviderError>> + Send;
-}
-
-/// Keeps what it is asked to send; fails every send while a failure is set.
-/// Clones share their state, so a test keeps one and hands one out.
-#[derive(Clone, Default)]
-pub struct InMemoryEmailProvider {
-    state: Arc<Mutex<ProviderState>>,
-}
-
-#[derive(Default)]
-struct ProviderState {
-    sent: Vec<EmailMessage>,
-    failure: Option<ProviderError>,
-}
-
-impl InMemoryEmailProvider {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    pub fn failing_with(error: ProviderError) -> Self {
-        let provider = Self::default();
-        provider.lock().failure = Some(error);
-        provider
-    }
-
-    /// Messages the provider accepted, in order.
-    pub fn sent(&self) -> Vec<EmailMessage> {
-        self.lock().sent.clone()
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, ProviderState> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+/// At most `max` characters of `text`, cut on a character boundary, for
+/// provider answers quoted in logs and delivery entries.
+pub(crate) fn snippet(text: &str, max: usize) -> String {
+    let collapsed: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match collapsed.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &collapsed[..cut]),
+        None => collapsed,
     }
 }
 
-impl EmailProvider for InMemoryEmailProvider {
-    async fn send(&self, msg: &EmailMessage) -> Result<DeliveryReceipt, ProviderError> {
-        let mut state = self.lock();
-        if let Some(error) = &state.failure {
-            return Err(error.clone());
-        }
-        state.sent.push(msg.clone());
-        Ok(DeliveryReceipt {
-            provider: "in-memory",
-            message_id: format!("in-memory-{}", state.sent.len()),
-        })
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snippet_collapses_whitespace_and_cuts_on_char_boundaries() {
+        assert_eq!(snippet("a\n  b\tc", 10), "a b c");
+        assert_eq!(snippet("ééééé", 3), "ééé…");
+        assert_eq!(snippet("", 3), "");
     }
 }

@@ -4,7 +4,8 @@ use aws_sdk_sesv2::error::{DisplayErrorContext, SdkError};
 use aws_sdk_sesv2::operation::send_email::SendEmailError;
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 
-use crate::provider::{DeliveryReceipt, EmailMessage, EmailProvider, ProviderError};
+use crate::email::{EmailMessage, EmailProvider};
+use crate::provider::{DeliveryReceipt, ProviderError};
 
 const PROVIDER: &str = "ses";
 
@@ -41,13 +42,13 @@ impl EmailProvider for SesEmailProvider {
             .send()
             .await
             .map_err(|e| classify(&e))?;
-        let message_id = out.message_id().unwrap_or_default().to_owned();
-        if message_id.is_empty() {
+        let message_id = out.message_id().filter(|id| !id.is_empty());
+        if message_id.is_none() {
             tracing::warn!("SES accepted the message but returned no message id");
         }
         Ok(DeliveryReceipt {
             provider: PROVIDER,
-            message_id,
+            message_id: message_id.map(str::to_owned),
         })
     }
 }
@@ -196,7 +197,7 @@ mod tests {
         let receipt = provider.send(&message()).await.expect("sent");
 
         assert_eq!(receipt.provider, "ses");
-        assert_eq!(receipt.message_id, "ses-123");
+        assert_eq!(receipt.message_id.as_deref(), Some("ses-123"));
         let input = seen
             .lock()
             .expect("lock")

@@ -1,0 +1,12 @@
+use notifications::wiring;
+use notifications_preferences::handle;
+use platform::Env;
+
+#[tokio::main]
+async fn main() -> Result<(), http_kit::Error> {
+    platform::telemetry::init();
+    let env = Env::process();
+    let sdk = platform::config::sdk_config().await;
+    let store = wiring::preferences(&env, &sdk)?;
+    http_kit::run(|req, ctx| handle(&store, req, ctx)).await
+}

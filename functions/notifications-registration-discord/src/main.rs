@@ -1,0 +1,18 @@
+use consumer_kit::{Consumer, ConsumerSettings};
+use notifications::wiring;
+use notifications_registration_discord::{CONSUMER_NAME, RegistrationDiscord};
+use platform::{Env, telemetry};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    telemetry::init();
+    let env = Env::process();
+    let sdk = platform::config::sdk_config().await;
+    let handler = RegistrationDiscord::new(
+        wiring::discord_webhook(&env, &sdk).await?,
+        wiring::deliveries(&env, &sdk)?,
+    );
+    let store = wiring::idempotency_store(&env, &sdk)?;
+    let settings = ConsumerSettings::from_env(&env, CONSUMER_NAME)?;
+    notifications::runtime::run(Consumer::new(handler, store, settings)).await
+}
