@@ -7,8 +7,9 @@ ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 export CARGO_TARGET_DIR="${PERF_DEV_TARGET:-/tmp/perf-target-dev}"
 rm -rf "$CARGO_TARGET_DIR"
 echo "loadavg before: $(cat /proc/loadavg)"
-TIMEFORMAT='%R %U %S'
-{ time (cd "$ROOT" && cargo build --locked --workspace --bins) 2>&1 ; } 2>/tmp/dev_build.time
-read -r wall user sys </tmp/dev_build.time
+
+TIMES="$(mktemp)"
+(cd "$ROOT" && /usr/bin/time -f '%e %U %S' -o "$TIMES" cargo build --locked --workspace --bins)
+read -r wall user sys <"$TIMES"
 echo "dev build: wall ${wall}s cpu $(echo "$user + $sys" | bc)s   loadavg after: $(cat /proc/loadavg)"
 find "$CARGO_TARGET_DIR/debug" -maxdepth 1 -type f -perm -u+x -printf '%f\t%s\n' | sort

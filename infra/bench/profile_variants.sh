@@ -49,7 +49,8 @@ for v in "${@:-A B C D}"; do
     # Wall time, and CPU time (user+sys of cargo and every rustc/cc/linker
     # it ran), which is far less sensitive to other load on the machine.
     TIMEFORMAT='%R %U %S'
-    { time (cd "$ROOT" && cargo build --release --locked -p identity-register -p notifications-welcome-email) 2>&1 ; } 2>"$OUT/$V.time"
+    (cd "$ROOT" && /usr/bin/time -f '%e %U %S' -o "$OUT/$V.time" \
+        cargo build --release --locked -p identity-register -p notifications-welcome-email)
     read -r build_s user_s sys_s <"$OUT/$V.time"
     cpu_s=$(echo "$user_s + $sys_s" | bc)
     echo "variant $V build: wall ${build_s}s cpu ${cpu_s}s   loadavg after: $(cat /proc/loadavg)"
