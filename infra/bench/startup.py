@@ -27,11 +27,11 @@ Usage:
 Only functions whose init makes no network call give a meaningful figure:
 identity-me, identity-register, notifications-welcome-email,
 analytics-registrations, platform-outbox-relay (and identity-logout,
-identity-refresh, identity-list-users, identity-set-roles, which init like
-identity-me). identity-login and identity-authorizer fetch the JWT secret
-from Secrets Manager at init; here that call goes to AWS_ENDPOINT_URL
-(127.0.0.1:9, discard port, refused) and they fail or retry before polling,
-so their figure is not a cold-start figure.
+identity-list-users, identity-set-roles, which init like identity-me).
+identity-login, identity-refresh and identity-authorizer fetch the JWT
+secret from Secrets Manager at init; here that call goes to
+AWS_ENDPOINT_URL (127.0.0.1:9, discard port, refused), they exit before
+polling and are reported as FAILED.
 
 Python 3.11 standard library only. Talks to 127.0.0.1 only.
 """
@@ -242,10 +242,14 @@ def main() -> int:
     home = tempfile.mkdtemp(prefix="startup-bench-home-")  # no ~/.aws
 
     rows, raw, failed = [], {}, False
+    names = [os.path.basename(os.path.abspath(b)) for b in args.binaries]
     print(f"loadavg at start: {load_average()}", flush=True)
     for binary in args.binaries:
         path = os.path.abspath(binary)
         name = os.path.basename(path)
+        # Same binary name from several build dirs: label it dir/name.
+        label = (os.path.join(os.path.basename(os.path.dirname(path)), name)
+                 if names.count(name) > 1 else name)
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": home,
                **BASE_ENV, **FUNCTION_ENV.get(name, UNION_ENV),
                "AWS_LAMBDA_FUNCTION_NAME": name,
@@ -267,9 +271,9 @@ def main() -> int:
             print(f"FAILED {e}", file=sys.stderr)
             failed = True
             continue
-        raw[name] = {"path": path, "init_ms": times, "init_cpu_ms": cpus,
+        raw[label] = {"path": path, "init_ms": times, "init_cpu_ms": cpus,
                      "vmhwm_kib": hwms, "size_bytes": os.path.getsize(path)}
-        rows.append((name, len(times), min(times), statistics.median(times),
+        rows.append((label, len(times), min(times), statistics.median(times),
                      p90(times), max(times),
                      statistics.median(cpus) if cpus else float("nan"),
                      statistics.median(hwms) / 1024 if hwms else float("nan"),
