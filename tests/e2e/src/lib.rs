@@ -16,6 +16,10 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use time::format_description::well_known::Rfc3339;
 
+pub mod discord;
+
+pub use discord::DiscordReceiver;
+
 pub struct Stack {
     pub api: String,
     pub http: reqwest::Client,
@@ -25,6 +29,8 @@ pub struct Stack {
     pub sqs: aws_sdk_sqs::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
     pub endpoint: String,
+    /// Where the Discord consumers' webhook calls land.
+    pub discord: &'static DiscordReceiver,
 }
 
 fn root() -> PathBuf {
@@ -62,6 +68,8 @@ async fn connect() -> anyhow::Result<Stack> {
         ))
         .load()
         .await;
+    // Started before anything else so no webhook call finds the port closed.
+    let discord = discord::receiver();
     let api = std::env::var("API_URL").unwrap_or_else(|_| "http://127.0.0.1:3000".into());
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(60))
@@ -79,6 +87,7 @@ async fn connect() -> anyhow::Result<Stack> {
         secrets: aws_sdk_secretsmanager::Client::new(&sdk),
         outputs,
         endpoint,
+        discord,
     })
 }
 
@@ -148,11 +157,15 @@ impl Stack {
     }
 
     pub async fn register(&self, email: &str, password: &str) -> Reply {
+        self.register_named("Test User", email, password).await
+    }
+
+    pub async fn register_named(&self, name: &str, email: &str, password: &str) -> Reply {
         self.call(
             Method::POST,
             "/auth/register",
             None,
-            Some(json!({"name": "Test User", "email": email, "password": password})),
+            Some(json!({"name": name, "email": email, "password": password})),
         )
         .await
     }
@@ -169,8 +182,14 @@ impl Stack {
 
     /// Registers a fresh user and logs in: (user id, access token, refresh token).
     pub async fn new_user(&self) -> TestUser {
+        self.new_user_named("Test User").await
+    }
+
+    /// [`Stack::new_user`] under a chosen display name (which the
+    /// registration Discord message carries).
+    pub async fn new_user_named(&self, name: &str) -> TestUser {
         let email = unique_email("user");
-        let reg = self.register(&email, PASSWORD).await;
+        let reg = self.register_named(name, &email, PASSWORD).await;
         assert_eq!(reg.status, StatusCode::CREATED, "register: {:?}", reg.body);
         let tokens = self.login(&email, PASSWORD).await;
         assert_eq!(tokens.status, StatusCode::OK, "login: {:?}", tokens.body);
@@ -314,4 +333,140 @@ pub async fn send_to_queue(st: &Stack, queue_output: &str, body: &str) {
         .send()
         .await
         .expect("send to queue");
+}
+
+pub type Item = HashMap<String, aws_sdk_dynamodb::types::AttributeValue>;
+
+/// A string attribute of an item, or "" when absent.
+pub fn attr(item: &Item, name: &str) -> String {
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .cloned()
+        .unwrap_or_default()
+}
+
+impl Stack {
+    /// The user's delivery log entries on `channel` (email, discord, ...),
+    /// straight from the notifications table.
+    pub async fn deliveries(&self, user_id: &str, channel: &str) -> Vec<Item> {
+        use aws_sdk_dynamodb::types::AttributeValue;
+        self.dynamo
+            .query()
+            .table_name(self.output("NotificationsTableName"))
+            .key_condition_expression("pk = :pk AND begins_with(sk, :d)")
+            .filter_expression("channel = :c")
+            .expression_attribute_values(":pk", AttributeValue::S(format!("USER#{user_id}")))
+            .expression_attribute_values(":d", AttributeValue::S("DELIVERY#".into()))
+            .expression_attribute_values(":c", AttributeValue::S(channel.into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("query deliveries")
+            .items
+            .unwrap_or_default()
+    }
+
+    /// What SES was asked to send to `recipient`. MiniStack keeps every
+    /// message and lists them on `/_ministack/ses/messages`.
+    pub async fn emails_to(&self, recipient: &str) -> Vec<Value> {
+        let sent: Value = self
+            .http
+            .get(format!("{}/_ministack/ses/messages", self.endpoint))
+            .send()
+            .await
+            .expect("ses messages")
+            .json()
+            .await
+            .unwrap_or_default();
+        sent["messages"]
+            .as_object()
+            .into_iter()
+            .flat_map(|accounts| accounts.values())
+            .filter_map(|msgs| msgs.as_array())
+            .flatten()
+            .filter(|m| {
+                m["To"]
+                    .as_array()
+                    .is_some_and(|to| to.iter().any(|t| t == recipient))
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// `Some(())` once the queue named by `dlq_output` holds a message
+    /// whose body contains `marker`.
+    pub async fn dlq_holds(&self, dlq_output: &str, marker: &str) -> Option<()> {
+        let out = self
+            .sqs
+            .receive_message()
+            .queue_url(self.output(dlq_output))
+            .max_number_of_messages(10)
+            .visibility_timeout(1)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .expect("receive from dlq");
+        out.messages()
+            .iter()
+            .any(|m| m.body().is_some_and(|b| b.contains(marker)))
+            .then_some(())
+    }
+
+    /// True when the queue holds no message, visible or in flight.
+    pub async fn queue_drained(&self, queue_output: &str) -> bool {
+        use aws_sdk_sqs::types::QueueAttributeName as A;
+        let attrs = self
+            .sqs
+            .get_queue_attributes()
+            .queue_url(self.output(queue_output))
+            .attribute_names(A::All)
+            .send()
+            .await
+            .expect("queue attributes");
+        let get = |name: A| {
+            attrs
+                .attributes()
+                .and_then(|a| a.get(&name))
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        get(A::ApproximateNumberOfMessages) == 0
+            && get(A::ApproximateNumberOfMessagesNotVisible) == 0
+    }
+
+    /// A fresh user whose wallet exists (opened by the `user.registered`
+    /// consumer), and that wallet.
+    pub async fn user_with_wallet(&self) -> (TestUser, Value) {
+        let user = self.new_user().await;
+        let wallet = self.wallet_of(&user).await;
+        (user, wallet)
+    }
+
+    /// The user's wallet, waiting for the consumer that opens it.
+    pub async fn wallet_of(&self, user: &TestUser) -> Value {
+        eventually(
+            "the wallet to be opened",
+            Duration::from_secs(60),
+            || async {
+                let r = self
+                    .call(Method::GET, "/wallet", Some(&user.access_token), None)
+                    .await;
+                (r.status == StatusCode::OK).then_some(r.body)
+            },
+        )
+        .await
+    }
+
+    /// `POST /wallet/deposit`, with an `Idempotency-Key` when given.
+    pub async fn deposit(&self, token: &str, key: Option<&str>, body: Value) -> Reply {
+        let mut req = self
+            .http
+            .post(format!("{}/wallet/deposit", self.api))
+            .bearer_auth(token)
+            .json(&body);
+        if let Some(k) = key {
+            req = req.header("idempotency-key", k);
+        }
+        self.send(req).await
+    }
 }

@@ -4,35 +4,16 @@
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use e2e::{Stack, eventually, send_to_queue, stack, synthetic_registration};
+use e2e::{Item, Stack, attr as s, eventually, send_to_queue, stack, synthetic_registration};
 
 const WAIT: Duration = Duration::from_secs(60);
 /// Poison needs `maxReceiveCount` visibility timeouts to reach the DLQ.
 const DLQ_WAIT: Duration = Duration::from_secs(180);
 
-type Item = std::collections::HashMap<String, AttributeValue>;
-
-fn s(item: &Item, name: &str) -> String {
-    item.get(name)
-        .and_then(|v| v.as_s().ok())
-        .cloned()
-        .unwrap_or_default()
-}
-
+/// The user's welcome e-mail log entries (registration also logs a Discord
+/// delivery, on its own channel).
 async fn deliveries(stack: &Stack, user_id: &str) -> Vec<Item> {
-    stack
-        .dynamo
-        .query()
-        .table_name(stack.output("NotificationsTableName"))
-        .key_condition_expression("pk = :pk AND begins_with(sk, :d)")
-        .expression_attribute_values(":pk", AttributeValue::S(format!("USER#{user_id}")))
-        .expression_attribute_values(":d", AttributeValue::S("DELIVERY#".into()))
-        .consistent_read(true)
-        .send()
-        .await
-        .expect("query deliveries")
-        .items
-        .unwrap_or_default()
+    stack.deliveries(user_id, "email").await
 }
 
 async fn analytics_item(stack: &Stack, pk: &str, sk: &str) -> Option<Item> {
@@ -124,26 +105,6 @@ async fn a_registration_reaches_both_consumers() {
     assert!(count >= 1);
 }
 
-async fn queue_drained(st: &Stack, queue_output: &str) -> bool {
-    let attrs = st
-        .sqs
-        .get_queue_attributes()
-        .queue_url(st.output(queue_output))
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
-        .send()
-        .await
-        .expect("queue attributes");
-    let get = |name: aws_sdk_sqs::types::QueueAttributeName| {
-        attrs
-            .attributes()
-            .and_then(|a| a.get(&name))
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    get(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages) == 0
-        && get(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible) == 0
-}
-
 #[tokio::test]
 async fn a_message_delivered_twice_has_one_effect() {
     let st = stack().await;
@@ -169,8 +130,8 @@ async fn a_message_delivered_twice_has_one_effect() {
     // more. The poison test shares these queues and its messages stay until
     // they are moved to the DLQ, hence the longer wait.
     eventually("the queues to drain", DLQ_WAIT, || async {
-        (queue_drained(&st, "WelcomeEmailQueueUrl").await
-            && queue_drained(&st, "AnalyticsEventsQueueUrl").await)
+        (st.queue_drained("WelcomeEmailQueueUrl").await
+            && st.queue_drained("AnalyticsEventsQueueUrl").await)
             .then_some(())
     })
     .await;
@@ -198,47 +159,9 @@ async fn a_message_delivered_twice_has_one_effect() {
     .expect("archived once");
     assert_eq!(archived.lines().count(), 1);
 
-    // MiniStack keeps what SES sent; count the messages to this recipient.
-    let sent: serde_json::Value = st
-        .http
-        .get(format!("{}/_ministack/ses/messages", st.endpoint))
-        .send()
-        .await
-        .expect("ses messages")
-        .json()
-        .await
-        .unwrap_or_default();
     let recipient = event.data.email.to_string();
-    let to_recipient = sent["messages"]
-        .as_object()
-        .into_iter()
-        .flat_map(|accounts| accounts.values())
-        .filter_map(|msgs| msgs.as_array())
-        .flatten()
-        .filter(|m| {
-            m["To"]
-                .as_array()
-                .is_some_and(|to| to.iter().any(|t| t == recipient.as_str()))
-        })
-        .count();
+    let to_recipient = st.emails_to(&recipient).await.len();
     assert_eq!(to_recipient, 1, "one e-mail sent");
-}
-
-async fn dlq_holds(st: &Stack, dlq_output: &str, marker: &str) -> Option<()> {
-    let out = st
-        .sqs
-        .receive_message()
-        .queue_url(st.output(dlq_output))
-        .max_number_of_messages(10)
-        .visibility_timeout(1)
-        .wait_time_seconds(1)
-        .send()
-        .await
-        .expect("receive from dlq");
-    out.messages()
-        .iter()
-        .any(|m| m.body().is_some_and(|b| b.contains(marker)))
-        .then_some(())
 }
 
 #[tokio::test]
@@ -263,11 +186,11 @@ async fn poison_messages_end_in_their_consumers_dlq_and_nothing_else_breaks() {
     .await;
 
     eventually("the poison in the welcome-email DLQ", DLQ_WAIT, || {
-        dlq_holds(&st, "WelcomeEmailDLQUrl", &marker)
+        st.dlq_holds("WelcomeEmailDLQUrl", &marker)
     })
     .await;
     eventually("the poison in the analytics DLQ", DLQ_WAIT, || {
-        dlq_holds(&st, "AnalyticsEventsDLQUrl", &marker)
+        st.dlq_holds("AnalyticsEventsDLQUrl", &marker)
     })
     .await;
 }

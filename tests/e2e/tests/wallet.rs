@@ -3,41 +3,16 @@
 
 use std::time::Duration;
 
-use e2e::{Stack, TestUser, eventually, stack};
+use e2e::{Stack, stack};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(60);
 
-/// A fresh user whose wallet exists (opened by the `user.registered` consumer).
-async fn user_with_wallet(st: &Stack) -> (TestUser, Value) {
-    let user = st.new_user().await;
-    let wallet = eventually("the wallet to be opened", WAIT, || async {
-        let r = st
-            .call(Method::GET, "/wallet", Some(&user.access_token), None)
-            .await;
-        (r.status == StatusCode::OK).then_some(r.body)
-    })
-    .await;
-    (user, wallet)
-}
-
-async fn deposit(st: &Stack, token: &str, key: Option<&str>, body: Value) -> e2e::Reply {
-    let mut req = st
-        .http
-        .post(format!("{}/wallet/deposit", st.api))
-        .bearer_auth(token)
-        .json(&body);
-    if let Some(k) = key {
-        req = req.header("idempotency-key", k);
-    }
-    st.send(req).await
-}
-
 /// Deposits, retrying on 409 "busy" with the same key as a client would.
 async fn deposit_until_done(st: &Stack, token: &str, key: &str, body: Value) -> e2e::Reply {
     for _ in 0..20 {
-        let r = deposit(st, token, Some(key), body.clone()).await;
+        let r = st.deposit(token, Some(key), body.clone()).await;
         if r.status != StatusCode::CONFLICT {
             return r;
         }
@@ -76,16 +51,18 @@ async fn ledger_sum(st: &Stack, token: &str) -> (i64, usize) {
 #[tokio::test]
 async fn registration_opens_a_wallet_and_deposits_replay_by_key() {
     let st = stack().await;
-    let (user, wallet) = user_with_wallet(&st).await;
+    let (user, wallet) = st.user_with_wallet().await;
     assert_eq!(balance(&wallet), 0);
     assert_eq!(wallet["balance"]["currency"], "USD");
 
     let key = uuid::Uuid::new_v4().to_string();
     let body = json!({"amount": 2500, "currency": "USD", "description": "Top-up"});
-    let first = deposit(&st, &user.access_token, Some(&key), body.clone()).await;
+    let first = st
+        .deposit(&user.access_token, Some(&key), body.clone())
+        .await;
     assert_eq!(first.status, StatusCode::CREATED, "{:?}", first.body);
 
-    let replay = deposit(&st, &user.access_token, Some(&key), body).await;
+    let replay = st.deposit(&user.access_token, Some(&key), body).await;
     assert_eq!(replay.status, StatusCode::CREATED);
     assert_eq!(
         replay.body, first.body,
@@ -93,13 +70,13 @@ async fn registration_opens_a_wallet_and_deposits_replay_by_key() {
     );
     assert_eq!(replay.header("idempotent-replayed"), Some("true"));
 
-    let other = deposit(
-        &st,
-        &user.access_token,
-        Some(&key),
-        json!({"amount": 1, "currency": "USD"}),
-    )
-    .await;
+    let other = st
+        .deposit(
+            &user.access_token,
+            Some(&key),
+            json!({"amount": 1, "currency": "USD"}),
+        )
+        .await;
     assert_eq!(
         other.status,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -117,7 +94,7 @@ async fn registration_opens_a_wallet_and_deposits_replay_by_key() {
 #[tokio::test]
 async fn invalid_deposits_are_rejected_with_details() {
     let st = stack().await;
-    let (user, _) = user_with_wallet(&st).await;
+    let (user, _) = st.user_with_wallet().await;
     let cases = [
         json!({"amount": -5, "currency": "USD"}),
         json!({"amount": 0, "currency": "USD"}),
@@ -130,17 +107,19 @@ async fn invalid_deposits_are_rejected_with_details() {
     ];
     for body in cases {
         let key = uuid::Uuid::new_v4().to_string();
-        let r = deposit(&st, &user.access_token, Some(&key), body.clone()).await;
+        let r = st
+            .deposit(&user.access_token, Some(&key), body.clone())
+            .await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{body} -> {:?}", r.body);
         assert!(!r.error_fields().is_empty(), "{body} has field details");
     }
-    let no_key = deposit(
-        &st,
-        &user.access_token,
-        None,
-        json!({"amount": 100, "currency": "USD"}),
-    )
-    .await;
+    let no_key = st
+        .deposit(
+            &user.access_token,
+            None,
+            json!({"amount": 100, "currency": "USD"}),
+        )
+        .await;
     assert_eq!(no_key.status, StatusCode::BAD_REQUEST);
 
     let anonymous = st
@@ -161,7 +140,7 @@ async fn invalid_deposits_are_rejected_with_details() {
 #[tokio::test]
 async fn fifty_concurrent_deposits_keep_the_balance_equal_to_the_ledger() {
     let st = stack().await;
-    let (user, _) = user_with_wallet(&st).await;
+    let (user, _) = st.user_with_wallet().await;
     let keys: Vec<String> = (0..50).map(|_| uuid::Uuid::new_v4().to_string()).collect();
     let replies = futures::future::join_all(keys.iter().map(|k| {
         deposit_until_done(
@@ -194,7 +173,7 @@ async fn fifty_concurrent_deposits_keep_the_balance_equal_to_the_ledger() {
 #[tokio::test]
 async fn concurrent_requests_with_one_key_credit_once() {
     let st = stack().await;
-    let (user, _) = user_with_wallet(&st).await;
+    let (user, _) = st.user_with_wallet().await;
     let key = uuid::Uuid::new_v4().to_string();
     let replies = futures::future::join_all((0..10).map(|_| {
         deposit_until_done(
@@ -215,17 +194,17 @@ async fn concurrent_requests_with_one_key_credit_once() {
 #[tokio::test]
 async fn each_user_sees_only_their_own_wallet() {
     let st = stack().await;
-    let (alice, alice_wallet) = user_with_wallet(&st).await;
-    let (bob, bob_wallet) = user_with_wallet(&st).await;
+    let (alice, alice_wallet) = st.user_with_wallet().await;
+    let (bob, bob_wallet) = st.user_with_wallet().await;
     assert_ne!(alice_wallet["account_id"], bob_wallet["account_id"]);
     let key = uuid::Uuid::new_v4().to_string();
-    let r = deposit(
-        &st,
-        &alice.access_token,
-        Some(&key),
-        json!({"amount": 300, "currency": "USD"}),
-    )
-    .await;
+    let r = st
+        .deposit(
+            &alice.access_token,
+            Some(&key),
+            json!({"amount": 300, "currency": "USD"}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CREATED);
     let bob_now = st
         .call(Method::GET, "/wallet", Some(&bob.access_token), None)
@@ -233,13 +212,13 @@ async fn each_user_sees_only_their_own_wallet() {
     assert_eq!(balance(&bob_now.body), 0);
     assert_eq!(ledger_sum(&st, &bob.access_token).await, (0, 0));
     // The same Idempotency-Key used by another user is a different request.
-    let bob_same_key = deposit(
-        &st,
-        &bob.access_token,
-        Some(&key),
-        json!({"amount": 300, "currency": "USD"}),
-    )
-    .await;
+    let bob_same_key = st
+        .deposit(
+            &bob.access_token,
+            Some(&key),
+            json!({"amount": 300, "currency": "USD"}),
+        )
+        .await;
     assert_eq!(bob_same_key.status, StatusCode::CREATED);
     assert!(bob_same_key.header("idempotent-replayed").is_none());
 }
