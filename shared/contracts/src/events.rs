@@ -8,6 +8,21 @@ use time::OffsetDateTime;
 use crate::envelope::DomainEvent;
 use crate::{Currency, Email, PersonName, UserId};
 
+pub mod catalog;
+pub mod charges;
+pub mod inventory;
+pub mod orders;
+
+pub use catalog::{ProductCreated, ProductDeleted, ProductDetails, ProductUpdated};
+pub use charges::{InvoiceGenerated, PaymentFailed, PaymentRefunded, PaymentSucceeded};
+pub use inventory::{
+    InventoryLowStock, InventoryReleased, InventoryReservationFailed, InventoryReserved, ShortLine,
+};
+pub use orders::{
+    CancelReason, OrderCancelled, OrderConfirmed, OrderDelivered, OrderLine, OrderPayment,
+    OrderPlaced, OrderShipped, PaymentKind, PaymentMethod,
+};
+
 /// Every event type the system publishes, for subscriptions that want all of
 /// them (analytics) and for the documentation test.
 pub const ALL_EVENT_TYPES: &[&str] = &[
@@ -16,6 +31,22 @@ pub const ALL_EVENT_TYPES: &[&str] = &[
     WalletDeposited::TYPE,
     NotificationSent::TYPE,
     NotificationFailed::TYPE,
+    ProductCreated::TYPE,
+    ProductUpdated::TYPE,
+    ProductDeleted::TYPE,
+    InventoryReserved::TYPE,
+    InventoryReservationFailed::TYPE,
+    InventoryReleased::TYPE,
+    InventoryLowStock::TYPE,
+    OrderPlaced::TYPE,
+    OrderConfirmed::TYPE,
+    OrderCancelled::TYPE,
+    OrderShipped::TYPE,
+    OrderDelivered::TYPE,
+    PaymentSucceeded::TYPE,
+    PaymentFailed::TYPE,
+    PaymentRefunded::TYPE,
+    InvoiceGenerated::TYPE,
 ];
 
 /// A new account was created (identity).
@@ -176,6 +207,46 @@ mod tests {
     #[test]
     fn notification_failed_matches_golden_file() {
         golden::<NotificationFailed>("notification.failed.v1.json");
+    }
+
+    /// One golden test per commerce event, named after the type.
+    macro_rules! goldens {
+        ($($test:ident: $ty:ty,)*) => {$(
+            #[test]
+            fn $test() {
+                golden::<$ty>(&format!("{}.v1.json", <$ty>::TYPE));
+            }
+        )*};
+    }
+
+    goldens! {
+        product_created_matches_golden_file: ProductCreated,
+        product_updated_matches_golden_file: ProductUpdated,
+        product_deleted_matches_golden_file: ProductDeleted,
+        inventory_reserved_matches_golden_file: InventoryReserved,
+        inventory_reservation_failed_matches_golden_file: InventoryReservationFailed,
+        inventory_released_matches_golden_file: InventoryReleased,
+        inventory_low_stock_matches_golden_file: InventoryLowStock,
+        order_placed_matches_golden_file: OrderPlaced,
+        order_confirmed_matches_golden_file: OrderConfirmed,
+        order_cancelled_matches_golden_file: OrderCancelled,
+        order_shipped_matches_golden_file: OrderShipped,
+        order_delivered_matches_golden_file: OrderDelivered,
+        payment_succeeded_matches_golden_file: PaymentSucceeded,
+        payment_failed_matches_golden_file: PaymentFailed,
+        payment_refunded_matches_golden_file: PaymentRefunded,
+        invoice_generated_matches_golden_file: InvoiceGenerated,
+    }
+
+    #[test]
+    fn payment_methods_are_tagged_by_type() {
+        let card: PaymentMethod =
+            serde_json::from_str(r#"{"type": "card", "payment_method": "pm_card_visa"}"#)
+                .expect("card");
+        assert_eq!(card.kind(), PaymentKind::Card);
+        let wallet: PaymentMethod = serde_json::from_str(r#"{"type": "wallet"}"#).expect("wallet");
+        assert_eq!(wallet, PaymentMethod::Wallet);
+        assert!(serde_json::from_str::<PaymentMethod>(r#"{"type": "cash"}"#).is_err());
     }
 
     #[test]

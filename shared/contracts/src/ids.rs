@@ -4,46 +4,64 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-/// Identifier of a user account. Parsed once at the edge (path parameters,
-/// authorizer context, event payloads) so handlers never see a bare string.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct UserId(Uuid);
+/// A UUID v7 identifier newtype: parsed once at the edge (path parameters,
+/// authorizer context, event payloads) so handlers never see a bare string,
+/// and time-ordered so DynamoDB keys sort roughly by age.
+macro_rules! uuid_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(Uuid);
 
-impl UserId {
-    /// A new, time-ordered id (UUID v7 keeps DynamoDB keys roughly sortable by age).
-    pub fn new() -> Self {
-        Self(Uuid::now_v7())
-    }
+        impl $name {
+            pub fn new() -> Self {
+                Self(Uuid::now_v7())
+            }
 
-    pub fn as_uuid(&self) -> &Uuid {
-        &self.0
-    }
+            pub fn as_uuid(&self) -> &Uuid {
+                &self.0
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.hyphenated().fmt(f)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = InvalidId;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Uuid::parse_str(s).map(Self).map_err(|_| InvalidId)
+            }
+        }
+    };
 }
 
-impl Default for UserId {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl fmt::Display for UserId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.hyphenated().fmt(f)
-    }
-}
+uuid_id!(
+    /// Identifier of a user account.
+    UserId
+);
+uuid_id!(
+    /// Identifier of a catalog product.
+    ProductId
+);
+uuid_id!(
+    /// Identifier of an order (also the saga's correlation key).
+    OrderId
+);
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("not a valid id (expected a UUID)")]
 pub struct InvalidId;
-
-impl FromStr for UserId {
-    type Err = InvalidId;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Uuid::parse_str(s).map(Self).map_err(|_| InvalidId)
-    }
-}
 
 #[cfg(test)]
 mod tests {
@@ -59,6 +77,7 @@ mod tests {
     #[test]
     fn rejects_garbage() {
         assert_eq!("not-a-uuid".parse::<UserId>(), Err(InvalidId));
+        assert_eq!("prd_1".parse::<ProductId>(), Err(InvalidId));
         assert_eq!("".parse::<UserId>(), Err(InvalidId));
     }
 }

@@ -11,6 +11,6 @@ pub mod money;
 pub mod user;
 
 pub use envelope::{CorrelationId, DomainEvent, EventEnvelope, EventId, RawEnvelope};
-pub use ids::UserId;
+pub use ids::{InvalidId, OrderId, ProductId, UserId};
 pub use money::{Currency, Money};
 pub use user::{Email, PersonName, Role};
