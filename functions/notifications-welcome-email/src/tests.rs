@@ -213,6 +213,14 @@ impl DeliveryLog for CrashOnFirstWrite {
         }
         self.inner.record(entry, report).await
     }
+
+    async fn record_attempt(
+        &self,
+        entry: &DeliveryEntry,
+        attempted_at: time::OffsetDateTime,
+    ) -> anyhow::Result<()> {
+        self.inner.record_attempt(entry, attempted_at).await
+    }
 }
 
 #[tokio::test]

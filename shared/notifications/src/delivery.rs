@@ -314,6 +314,17 @@ where
                 (entry, report)
             }
             Err(ProviderError::Retryable(reason)) => {
+                let attempt = DeliveryEntry {
+                    recipient: content.recipient,
+                    subject: content.subject,
+                    body_key,
+                    ..notification.entry(DeliveryStatus::Retrying, reason.clone())
+                };
+                // The attempt log is a record, not a gate: failing to write
+                // it must not turn a retry into something else.
+                if let Err(e) = self.log.record_attempt(&attempt, now).await {
+                    tracing::warn!(notification_id = %id, error = %e, "could not log the failed attempt");
+                }
                 return Err(HandlerError::Retryable(anyhow!(
                     "sending {} by {}: {reason}",
                     notification.template,
@@ -475,6 +486,56 @@ mod tests {
             reports[0].data["notification_id"],
             notification(&e).id().as_str()
         );
+    }
+
+    #[tokio::test]
+    async fn a_retryable_failure_logs_the_attempt_and_leaves_the_outcome_open() {
+        let w = world(InMemoryPreferenceStore::new());
+        let e = event();
+        let pending = w.deliveries.begin(notification(&e)).await.expect("begin");
+        let first = w
+            .deliveries
+            .deliver(pending.expect("pending"), content(), async {
+                Err(ProviderError::Retryable("discord answered 503".into()))
+            })
+            .await;
+        assert!(
+            matches!(first, Err(HandlerError::Retryable(_))),
+            "{first:?}"
+        );
+        let attempts = w.log.attempts();
+        assert_eq!(attempts.len(), 1);
+        assert_eq!(attempts[0].status, DeliveryStatus::Retrying);
+        assert_eq!(attempts[0].provider_response, "discord answered 503");
+        assert!(w.log.entries().is_empty() && w.log.reports().is_empty());
+
+        let retry = w.deliveries.begin(notification(&e)).await.expect("begin");
+        let status = w
+            .deliveries
+            .deliver(retry.expect("still to send"), content(), async {
+                accepted()
+            })
+            .await
+            .expect("delivered");
+        assert_eq!(status, DeliveryStatus::Sent);
+        assert_eq!(w.log.attempts().len(), 1);
+        assert_eq!(w.log.reports().len(), 1);
+    }
+
+    #[test]
+    fn an_attempt_item_lives_beside_the_entry_and_expires() {
+        let e = event();
+        let entry = notification(&e).entry(DeliveryStatus::Retrying, "503".into());
+        let at = datetime!(2026-11-21 23:31:05 UTC);
+        let item = crate::delivery_log::attempt_item(&entry, at).expect("item");
+        let sk = item["sk"].as_s().expect("sk");
+        let entry_sk = entry.key().expect("key").sk;
+        assert!(sk.starts_with("ATTEMPT#2026-11-21T23:30:00Z#"), "{sk}");
+        assert!(sk.ends_with("#2026-11-21T23:31:05Z"), "{sk}");
+        assert!(sk.contains(entry_sk.trim_start_matches("DELIVERY#")));
+        assert_eq!(item["status"].as_s().expect("status"), "retrying");
+        let expires: i64 = item["expires_at"].as_n().expect("ttl").parse().expect("n");
+        assert_eq!(expires, (at + time::Duration::days(30)).unix_timestamp());
     }
 
     #[tokio::test]

@@ -76,6 +76,10 @@ pub enum DeliveryStatus {
     Failed,
     /// The user opted out of the channel; nothing was sent.
     Skipped,
+    /// One attempt failed in a way worth retrying (provider down, 5xx,
+    /// timeout). Only attempt entries carry it; the message goes back to
+    /// its queue and a later attempt logs the outcome.
+    Retrying,
 }
 
 impl DeliveryStatus {
@@ -84,6 +88,7 @@ impl DeliveryStatus {
             DeliveryStatus::Sent => "sent",
             DeliveryStatus::Failed => "failed",
             DeliveryStatus::Skipped => "skipped",
+            DeliveryStatus::Retrying => "retrying",
         }
     }
 }
@@ -101,6 +106,7 @@ impl FromStr for DeliveryStatus {
             "sent" => Ok(DeliveryStatus::Sent),
             "failed" => Ok(DeliveryStatus::Failed),
             "skipped" => Ok(DeliveryStatus::Skipped),
+            "retrying" => Ok(DeliveryStatus::Retrying),
             _ => Err("unknown delivery status"),
         }
     }
@@ -141,6 +147,9 @@ pub struct DeliveryKey {
 }
 
 const SK_PREFIX: &str = "DELIVERY#";
+const ATTEMPT_PREFIX: &str = "ATTEMPT#";
+/// Attempt entries are operational detail: kept a month, then expired by TTL.
+const ATTEMPT_RETENTION: time::Duration = time::Duration::days(30);
 
 fn rfc3339(t: OffsetDateTime) -> anyhow::Result<String> {
     t.to_offset(time::UtcOffset::UTC)
@@ -250,6 +259,42 @@ pub fn delivery_item(entry: &DeliveryEntry, recorded_at: OffsetDateTime) -> anyh
     Ok(item)
 }
 
+/// A failed attempt, kept beside the notification's entry (same partition,
+/// `ATTEMPT#<entry key>#<attempt time>`): every attempt is in the log, while
+/// the `DELIVERY#` entry, which decides whether a redelivery sends again,
+/// only ever holds an outcome. The history endpoint reads `DELIVERY#` only.
+pub fn attempt_item(entry: &DeliveryEntry, attempted_at: OffsetDateTime) -> anyhow::Result<Item> {
+    let mut item = delivery_item(entry, attempted_at)?;
+    let key = entry.key()?;
+    let suffix = key.sk.strip_prefix(SK_PREFIX).unwrap_or(&key.sk);
+    item.insert(
+        "sk".to_owned(),
+        s(format!(
+            "{ATTEMPT_PREFIX}{suffix}#{}",
+            rfc3339(attempted_at)?
+        )),
+    );
+    item.insert("entity".to_owned(), s("attempt"));
+    item.insert(
+        "gsi1sk".to_owned(),
+        s(format!(
+            "ATTEMPT#{}#{}#{}",
+            entry.channel,
+            entry.template,
+            rfc3339(attempted_at)?
+        )),
+    );
+    item.insert(
+        "expires_at".to_owned(),
+        AttributeValue::N(
+            (attempted_at + ATTEMPT_RETENTION)
+                .unix_timestamp()
+                .to_string(),
+        ),
+    );
+    Ok(item)
+}
+
 /// What `record` did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Recorded {
@@ -274,6 +319,14 @@ pub trait DeliveryLog: Send + Sync {
         entry: &DeliveryEntry,
         report: Option<&RawEnvelope>,
     ) -> impl Future<Output = anyhow::Result<Recorded>> + Send;
+
+    /// Logs one failed attempt (`entry.status` is `Retrying`); each attempt
+    /// is its own item, so nothing is overwritten.
+    fn record_attempt(
+        &self,
+        entry: &DeliveryEntry,
+        attempted_at: OffsetDateTime,
+    ) -> impl Future<Output = anyhow::Result<()>> + Send;
 }
 
 /// One entry of a user's notification history (`GET /notifications/me`).
@@ -467,6 +520,21 @@ impl DeliveryLog for DynamoDeliveryLog {
             )),
         }
     }
+
+    async fn record_attempt(
+        &self,
+        entry: &DeliveryEntry,
+        attempted_at: OffsetDateTime,
+    ) -> anyhow::Result<()> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(attempt_item(entry, attempted_at)?))
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!("recording the attempt: {}", DisplayErrorContext(e)))?;
+        Ok(())
+    }
 }
 
 impl DeliveryHistory for DynamoDeliveryLog {
@@ -522,6 +590,7 @@ pub struct InMemoryDeliveryLog {
 struct LogState {
     entries: BTreeMap<DeliveryKey, DeliveryEntry>,
     reports: Vec<RawEnvelope>,
+    attempts: Vec<DeliveryEntry>,
 }
 
 impl InMemoryDeliveryLog {
@@ -532,6 +601,11 @@ impl InMemoryDeliveryLog {
     /// Every entry, in key order (per user, oldest first).
     pub fn entries(&self) -> Vec<DeliveryEntry> {
         self.lock().entries.values().cloned().collect()
+    }
+
+    /// Failed attempts, in order.
+    pub fn attempts(&self) -> Vec<DeliveryEntry> {
+        self.lock().attempts.clone()
     }
 
     /// Reports written to the outbox, in order.
@@ -562,6 +636,15 @@ impl DeliveryLog for InMemoryDeliveryLog {
         state.entries.insert(key, entry.clone());
         state.reports.extend(report.cloned());
         Ok(Recorded::New)
+    }
+
+    async fn record_attempt(
+        &self,
+        entry: &DeliveryEntry,
+        _attempted_at: OffsetDateTime,
+    ) -> anyhow::Result<()> {
+        self.lock().attempts.push(entry.clone());
+        Ok(())
     }
 }
 

@@ -346,9 +346,18 @@ pub fn attr(item: &Item, name: &str) -> String {
 }
 
 impl Stack {
-    /// The user's delivery log entries on `channel` (email, discord, ...),
-    /// straight from the notifications table.
+    /// The user's delivery log entries (outcomes) on `channel` (email,
+    /// discord, ...), straight from the notifications table.
     pub async fn deliveries(&self, user_id: &str, channel: &str) -> Vec<Item> {
+        self.notification_log(user_id, channel, "DELIVERY#").await
+    }
+
+    /// The user's failed delivery attempts on `channel`.
+    pub async fn attempts(&self, user_id: &str, channel: &str) -> Vec<Item> {
+        self.notification_log(user_id, channel, "ATTEMPT#").await
+    }
+
+    async fn notification_log(&self, user_id: &str, channel: &str, prefix: &str) -> Vec<Item> {
         use aws_sdk_dynamodb::types::AttributeValue;
         self.dynamo
             .query()
@@ -356,7 +365,7 @@ impl Stack {
             .key_condition_expression("pk = :pk AND begins_with(sk, :d)")
             .filter_expression("channel = :c")
             .expression_attribute_values(":pk", AttributeValue::S(format!("USER#{user_id}")))
-            .expression_attribute_values(":d", AttributeValue::S("DELIVERY#".into()))
+            .expression_attribute_values(":d", AttributeValue::S(prefix.into()))
             .expression_attribute_values(":c", AttributeValue::S(channel.into()))
             .consistent_read(true)
             .send()

@@ -162,6 +162,14 @@ async fn discord_failing_once_is_retried_and_delivered_once() {
         .filter(|d| d["template"] == "deposit_discord")
         .collect();
     assert_eq!(history.len(), 1, "{history:?}");
+    let attempts = st.attempts(&user.id, "discord").await;
+    assert_eq!(
+        attempts.len(),
+        1,
+        "the failed attempt is logged: {attempts:?}"
+    );
+    assert_eq!(attr(&attempts[0], "status"), "retrying");
+    assert!(attr(&attempts[0], "provider_response").contains("500"));
 }
 
 #[tokio::test]
@@ -214,7 +222,12 @@ async fn discord_down_for_good_sends_the_message_to_the_dlq() {
             .await
             .iter()
             .all(|i| attr(i, "template") != "deposit_discord"),
-        "a retryable failure is not logged as a delivery"
+        "a retryable failure is not logged as a delivery outcome"
+    );
+    let attempts = st.attempts(&user.id, "discord").await;
+    assert!(
+        !attempts.is_empty() && attempts.iter().all(|a| attr(a, "status") == "retrying"),
+        "every attempt is logged: {attempts:?}"
     );
 }
 
