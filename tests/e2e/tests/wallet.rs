@@ -7,7 +7,6 @@ use e2e::{Stack, stack};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-
 /// Deposits, retrying on 409 "busy" with the same key as a client would.
 async fn deposit_until_done(st: &Stack, token: &str, key: &str, body: Value) -> e2e::Reply {
     for _ in 0..20 {
