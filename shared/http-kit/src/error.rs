@@ -34,6 +34,14 @@ pub enum ApiError {
     NotFound,
     #[error("conflict: {0}")]
     Conflict(String),
+    /// A conditional request (`If-Match`) named a version that is no longer
+    /// current (RFC 9110 13.1.1).
+    #[error("precondition failed: {0}")]
+    PreconditionFailed(String),
+    /// The resource may only be changed with a precondition, so that lost
+    /// updates cannot happen (RFC 6585 3).
+    #[error("precondition required: {0}")]
+    PreconditionRequired(String),
     #[error("unprocessable: {0}")]
     Unprocessable(String),
     #[error("payload too large (limit {limit} bytes)")]
@@ -71,6 +79,8 @@ impl ApiError {
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            ApiError::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -88,6 +98,8 @@ impl ApiError {
             ApiError::Forbidden => "forbidden",
             ApiError::NotFound => "not_found",
             ApiError::Conflict(_) => "conflict",
+            ApiError::PreconditionFailed(_) => "precondition_failed",
+            ApiError::PreconditionRequired(_) => "precondition_required",
             ApiError::Unprocessable(_) => "unprocessable",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
@@ -100,9 +112,11 @@ impl ApiError {
     fn detail(&self) -> Option<String> {
         match self {
             ApiError::Validation(_) => Some("The request has invalid fields; see `errors`.".into()),
-            ApiError::BadRequest(d) | ApiError::Conflict(d) | ApiError::Unprocessable(d) => {
-                Some(d.clone())
-            }
+            ApiError::BadRequest(d)
+            | ApiError::Conflict(d)
+            | ApiError::Unprocessable(d)
+            | ApiError::PreconditionFailed(d)
+            | ApiError::PreconditionRequired(d) => Some(d.clone()),
             ApiError::PayloadTooLarge { limit } => {
                 Some(format!("The request body exceeds {limit} bytes."))
             }
@@ -206,6 +220,18 @@ mod tests {
         .into_response("r");
         assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(r.headers()[header::RETRY_AFTER], "42");
+    }
+
+    #[test]
+    fn preconditions_have_their_statuses_and_detail() {
+        let r = ApiError::PreconditionFailed("version 3 is stale".into()).into_response("r");
+        assert_eq!(r.status(), StatusCode::PRECONDITION_FAILED);
+        let body = body_json(&r);
+        assert_eq!(body["code"], "precondition_failed");
+        assert_eq!(body["detail"], "version 3 is stale");
+        let r = ApiError::PreconditionRequired("send If-Match".into()).into_response("r");
+        assert_eq!(r.status(), StatusCode::PRECONDITION_REQUIRED);
+        assert_eq!(body_json(&r)["code"], "precondition_required");
     }
 
     #[test]
