@@ -1,0 +1,26 @@
+use consumer_kit::{Consumer, ConsumerSettings};
+use inventory_stock_init::{CONSUMER_NAME, InitStock};
+use platform::idempotency::DynamoIdempotencyStore;
+use platform::{Env, telemetry};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    telemetry::init();
+    let env = Env::process();
+    let settings = ConsumerSettings::from_env(&env, CONSUMER_NAME)?;
+    let threshold = inventory::config::default_threshold(&env)?;
+
+    let sdk = platform::config::sdk_config().await;
+    let store = inventory::wiring::store(&env, &sdk)?;
+    let idempotency = DynamoIdempotencyStore::new(
+        aws_sdk_dynamodb::Client::new(&sdk),
+        env.required("TABLE_NAME")?,
+    );
+
+    consumer_kit::run(Consumer::new(
+        InitStock::new(store, threshold),
+        idempotency,
+        settings,
+    ))
+    .await
+}
