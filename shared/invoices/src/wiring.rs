@@ -1,0 +1,27 @@
+//! Cold-start construction for the invoice functions.
+//!
+//! | variable | meaning |
+//! |---|---|
+//! | `TABLE_NAME` | payments table (invoices, receipt parts, outbox) |
+//! | `DOCUMENTS_BUCKET_NAME` | bucket of the receipt PDFs |
+//! | `DOWNLOAD_URL_TTL_SECONDS` | validity of download links (300) |
+
+use aws_config::SdkConfig;
+use documents::S3Documents;
+use platform::{ConfigError, Env};
+
+use crate::dynamo::DynamoInvoiceStore;
+
+pub fn store(env: &Env, sdk: &SdkConfig) -> Result<DynamoInvoiceStore, ConfigError> {
+    Ok(DynamoInvoiceStore::new(
+        aws_sdk_dynamodb::Client::new(sdk),
+        env.required("TABLE_NAME")?,
+    ))
+}
+
+pub fn documents(env: &Env, sdk: &SdkConfig) -> Result<S3Documents, ConfigError> {
+    Ok(S3Documents::new(
+        aws_sdk_s3::Client::new(sdk),
+        env.required("DOCUMENTS_BUCKET_NAME")?,
+    ))
+}
