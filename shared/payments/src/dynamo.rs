@@ -8,6 +8,9 @@
 //! | deposit idempotency    | `IDEMPOTENCY#deposit#<user id>#<key>`   | `IDEMPOTENCY`               |
 //! | consumer idempotency   | `IDEMPOTENCY#<consumer>#<event id>`     | `IDEMPOTENCY`               |
 //! | outbox event           | `OUTBOX#<event id>`                     | `OUTBOX`                    |
+//!
+//! Order charges, cancellation tombstones and Stripe webhook records are
+//! described in `dynamo/charges.rs`.
 
 use std::collections::HashMap;
 
@@ -365,6 +368,8 @@ impl PaymentsStore for DynamoPaymentsStore {
         Ok(Page { items, next_cursor })
     }
 }
+
+mod charges;
 
 #[cfg(test)]
 mod tests;

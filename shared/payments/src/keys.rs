@@ -1,7 +1,7 @@
 //! Item keys of the payments table, shared by both adapters so the in-memory
 //! one orders and pages exactly like DynamoDB.
 
-use contracts::UserId;
+use contracts::{OrderId, UserId};
 use time::OffsetDateTime;
 use time::macros::format_description;
 
@@ -31,6 +31,32 @@ pub fn ledger_sk(at: OffsetDateTime, id: &TransactionId) -> Result<String, time:
 /// never replay (or block) another user's deposit.
 pub fn deposit_idempotency_pk(user: UserId, key: &IdempotencyKey) -> String {
     format!("IDEMPOTENCY#deposit#{user}#{key}")
+}
+
+pub const CHARGE_SK: &str = "CHARGE";
+pub const CANCELLED_SK: &str = "CANCELLED";
+pub const STRIPE_INTENT_SK: &str = "STRIPE_PI";
+pub const STRIPE_EVENT_SK: &str = "STRIPE_EVENT";
+
+/// The one charge of an order (its outcome: succeeded, failed, refunded).
+pub fn charge_pk(order: OrderId) -> String {
+    format!("CHARGE#{order}")
+}
+
+/// The tombstone of an order cancelled before it was charged.
+pub fn cancelled_pk(order: OrderId) -> String {
+    format!("CANCELLED#{order}")
+}
+
+/// From a Stripe PaymentIntent id back to its order, for webhook events
+/// (`charge.refunded`) that carry the intent but not our metadata.
+pub fn stripe_intent_pk(intent_id: &str) -> String {
+    format!("STRIPE_PI#{intent_id}")
+}
+
+/// A Stripe webhook event already handled.
+pub fn stripe_event_pk(event_id: &str) -> String {
+    format!("STRIPE_EVENT#{event_id}")
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! functions in [`service`] over the [`store::PaymentsStore`] port; the Lambda
 //! functions in `functions/payments-*` only wire them to HTTP and SQS.
 
+pub mod charges;
 pub mod config;
 pub mod cursor;
 pub mod dynamo;

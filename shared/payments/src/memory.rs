@@ -1,6 +1,11 @@
 //! In-memory [`PaymentsStore`] with the conditions of the DynamoDB one, for
 //! unit tests of the use cases and handlers (including concurrent ones).
 
+mod charges;
+mod stripe;
+
+pub use stripe::InMemoryStripe;
+
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -19,6 +24,7 @@ struct State {
     ledger: BTreeMap<(String, String), LedgerEntry>,
     idempotency: HashMap<String, IdempotencyRecord>,
     outbox: Vec<RawEnvelope>,
+    charges: charges::ChargesState,
 }
 
 /// Clones share one state, like handles on one table.

@@ -192,12 +192,18 @@ impl Account {
 #[serde(rename_all = "lowercase")]
 pub enum EntryKind {
     Deposit,
+    /// An order paid from the wallet (a debit: negative amount).
+    Charge,
+    /// A wallet charge given back after the order was cancelled (a credit).
+    Refund,
 }
 
 impl EntryKind {
     pub fn as_str(&self) -> &'static str {
         match self {
             EntryKind::Deposit => "deposit",
+            EntryKind::Charge => "charge",
+            EntryKind::Refund => "refund",
         }
     }
 }
@@ -207,6 +213,8 @@ impl FromStr for EntryKind {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "deposit" => Ok(EntryKind::Deposit),
+            "charge" => Ok(EntryKind::Charge),
+            "refund" => Ok(EntryKind::Refund),
             _ => Err("unknown ledger entry type"),
         }
     }
@@ -219,7 +227,7 @@ pub struct LedgerEntry {
     pub account_id: AccountId,
     pub user_id: UserId,
     pub kind: EntryKind,
-    /// Minor units, positive for credits.
+    /// Minor units, positive for credits, negative for debits.
     pub amount: i64,
     pub currency: Currency,
     pub balance_after: i64,
