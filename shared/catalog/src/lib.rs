@@ -7,6 +7,7 @@
 
 pub mod dynamo;
 pub mod error;
+pub mod http;
 pub mod images;
 mod keys;
 pub mod memory;

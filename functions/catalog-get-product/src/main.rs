@@ -1,0 +1,12 @@
+use catalog_get_product::handle;
+use platform::Env;
+
+#[tokio::main]
+async fn main() -> Result<(), http_kit::Error> {
+    platform::telemetry::init();
+    let env = Env::process();
+    let sdk = platform::config::sdk_config().await;
+    let store = catalog::wiring::store(&env, &sdk)?;
+    let images = catalog::wiring::images(&env, &sdk)?;
+    http_kit::run(|req, ctx| handle(&store, &images, req, ctx)).await
+}
