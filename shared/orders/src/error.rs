@@ -39,6 +39,20 @@ pub enum OrdersError {
     Unexpected(#[from] anyhow::Error),
 }
 
+impl OrdersError {
+    /// For consumers: the event will fail the same way however often it is
+    /// retried (it names an order that does not exist, or not the order's
+    /// owner), so it belongs in the dead-letter queue, not in more retries.
+    pub fn is_permanent(&self) -> bool {
+        matches!(
+            self,
+            OrdersError::OrderNotFound
+                | OrdersError::WrongUser(_)
+                | OrdersError::IllegalTransition(_)
+        )
+    }
+}
+
 impl From<StoreError> for OrdersError {
     fn from(e: StoreError) -> Self {
         match e {
@@ -158,6 +172,14 @@ mod tests {
         for (error, status) in cases {
             assert_eq!(ApiError::from(error).status(), status);
         }
+    }
+
+    #[test]
+    fn only_bad_events_are_permanent() {
+        assert!(OrdersError::OrderNotFound.is_permanent());
+        assert!(OrdersError::WrongUser(OrderId::new()).is_permanent());
+        assert!(!OrdersError::Busy.is_permanent());
+        assert!(!OrdersError::Unexpected(anyhow::anyhow!("throttled")).is_permanent());
     }
 
     #[test]

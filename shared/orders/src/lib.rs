@@ -15,6 +15,7 @@ pub mod model;
 pub mod pricing;
 pub mod service;
 pub mod store;
+pub mod testing;
 pub mod wiring;
 
 pub use error::OrdersError;

@@ -59,6 +59,12 @@ impl InMemoryOrdersStore {
         self.state().orders.values().cloned().collect()
     }
 
+    /// Puts a product in the projection as is (for tests that need a
+    /// catalog).
+    pub fn add_product(&self, product: ProjectedProduct) {
+        self.state().products.insert(product.product_id, product);
+    }
+
     /// Replaces an order as is, bypassing the conditions: for tests that
     /// need an order in a given state or of a given age.
     pub fn force_order(&self, order: Order) {
