@@ -19,6 +19,9 @@ use time::OffsetDateTime;
 use crate::email::EmailMessage;
 use crate::money::format_money;
 
+mod commerce;
+pub use commerce::*;
+
 /// Template names (the stem of the files), as stored in delivery entries.
 pub const WELCOME: &str = "welcome";
 pub const DEPOSIT_CONFIRMATION: &str = "deposit_confirmation";
@@ -76,7 +79,7 @@ static ENVIRONMENT: LazyLock<Result<Environment<'static>, String>> = LazyLock::n
             escape_formatter(out, state, value)
         }
     });
-    for (name, source) in SOURCES {
+    for (name, source) in SOURCES.iter().chain(commerce::SOURCES) {
         env.add_template(name, source)
             .map_err(|e| format!("template {name}: {e:#}"))?;
     }
@@ -240,7 +243,7 @@ mod tests {
     #[test]
     fn every_template_compiles() {
         let env = ENVIRONMENT.as_ref().expect("templates compile");
-        for (file, _) in SOURCES {
+        for (file, _) in SOURCES.iter().chain(commerce::SOURCES) {
             assert!(env.get_template(file).is_ok(), "{file}");
         }
     }
