@@ -1,8 +1,11 @@
 //! Every event of every service: archived once to S3 as JSON lines
 //! partitioned by type and date, and folded into the day's aggregates.
+//! Order confirmations, cancellations and refunds also move the sales
+//! figures, in the same transaction as the event's "seen" marker
+//! (`analytics::sales`).
 
 use analytics::archive::{EventArchive, archive_key, archive_line};
-use analytics::{StatsStore, day_key, increments_for};
+use analytics::{StatsStore, day_key, increments_for, sales_effect_for};
 use anyhow::Context;
 use consumer_kit::{AnyEvent, EventHandler, HandlerError};
 
@@ -34,11 +37,16 @@ impl<S: StatsStore, A: EventArchive> EventHandler for EventAnalytics<S, A> {
             .put(&key, line)
             .await
             .context("archiving the event")?;
-        let counted = self
-            .stats
-            .record(event.id.as_str(), day, &increments_for(&event))
-            .await
-            .context("recording aggregates")?;
+        let increments = increments_for(&event);
+        let counted = match sales_effect_for(&event) {
+            Some(sales) => {
+                self.stats
+                    .record_sales(event.id.as_str(), day, &increments, &sales)
+                    .await
+            }
+            None => self.stats.record(event.id.as_str(), day, &increments).await,
+        }
+        .context("recording aggregates")?;
         tracing::info!(?counted, day = %day_key(day), event_type = %event.event_type, "event recorded");
         Ok(())
     }
@@ -79,6 +87,99 @@ mod tests {
             .expect("stats");
         assert_eq!(s[&day].metrics["registrations"], 1);
         assert_eq!(s[&day].metrics["events#user.registered"], 1);
+    }
+
+    fn typed<T: contracts::DomainEvent>(data: T, at: time::OffsetDateTime) -> AnyEvent {
+        AnyEvent(
+            contracts::EventEnvelope::new(data, contracts::CorrelationId::new(), at)
+                .into_raw()
+                .expect("raw"),
+        )
+    }
+
+    #[tokio::test]
+    async fn confirmations_move_the_sales_figures_once_per_order() {
+        use contracts::events::{CancelReason, OrderCancelled, OrderConfirmed, OrderLine};
+        use contracts::{Currency, OrderId, ProductId, UserId};
+
+        let stats = InMemoryStatsStore::new();
+        let handler = EventAnalytics::new(stats.clone(), InMemoryEventArchive::new());
+        let (order_id, user_id, product) = (OrderId::new(), UserId::new(), ProductId::new());
+        let at = time::macros::datetime!(2026-11-21 10:00 UTC);
+        let confirmation = OrderConfirmed {
+            order_id,
+            user_id,
+            payment_id: "pay_1".into(),
+            lines: vec![OrderLine {
+                product_id: product,
+                sku: "MUG".into(),
+                name: "Mug".into(),
+                unit_price: 1_250,
+                quantity: 2,
+            }],
+            amount: 2_500,
+            currency: Currency::USD,
+            confirmed_at: at,
+        };
+        let event = typed(confirmation.clone(), at);
+        handler.handle(event.clone()).await.expect("first");
+        handler.handle(event).await.expect("redelivered");
+        handler
+            .handle(typed(confirmation, at))
+            .await
+            .expect("republished");
+        let cancel = |reason| OrderCancelled {
+            order_id,
+            user_id,
+            reason,
+            lines: vec![],
+            cancelled_at: at,
+        };
+        handler
+            .handle(typed(cancel(CancelReason::CustomerRequest), at))
+            .await
+            .expect("cancelled");
+
+        let day = date!(2026 - 11 - 21);
+        let s = stats
+            .stats(DayRange { from: day, to: day })
+            .await
+            .expect("stats");
+        let m = &s[&day].metrics;
+        assert_eq!(m["sales#orders"], 1);
+        assert_eq!(m["sales#revenue#USD"], 2_500);
+        assert_eq!(m[&format!("sales#units#{product}")], 2);
+        assert_eq!(m["sales#cancelled"], 1);
+        assert_eq!(m["events#order.confirmed"], 2);
+    }
+
+    #[tokio::test]
+    async fn low_stock_alerts_are_counted_by_type() {
+        use contracts::ProductId;
+        use contracts::events::InventoryLowStock;
+
+        let stats = InMemoryStatsStore::new();
+        let handler = EventAnalytics::new(stats.clone(), InMemoryEventArchive::new());
+        let at = time::macros::datetime!(2026-11-21 10:00 UTC);
+        handler
+            .handle(typed(
+                InventoryLowStock {
+                    product_id: ProductId::new(),
+                    sku: "MUG".into(),
+                    available: 1,
+                    threshold: 3,
+                    detected_at: at,
+                },
+                at,
+            ))
+            .await
+            .expect("counted");
+        let day = date!(2026 - 11 - 21);
+        let s = stats
+            .stats(DayRange { from: day, to: day })
+            .await
+            .expect("stats");
+        assert_eq!(s[&day].metrics["events#inventory.low_stock"], 1);
     }
 
     #[tokio::test]

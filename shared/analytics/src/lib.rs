@@ -6,10 +6,12 @@ pub mod archive;
 pub mod metrics;
 pub mod range;
 pub mod report;
+pub mod sales;
 pub mod store;
 
 pub use metrics::{Increment, increments_for};
 pub use range::DayRange;
+pub use sales::{ProductLabel, SalesEffect, SalesGuard, sales_effect_for};
 pub use store::{Counted, DayStats, DynamoStatsStore, InMemoryStatsStore, StatsStore};
 
 /// `yyyy-mm-dd`.
