@@ -179,9 +179,12 @@ impl Stock {
 /// The low-stock rule: available stock went from above the threshold to at
 /// or below it. Only the crossing counts, not every write while low; raising
 /// the threshold above what is available is a crossing too (the admin just
-/// said this level is low).
+/// said this level is low). A discontinued SKU is not restocked, so writing
+/// off its remains alerts nobody.
 pub fn crosses_threshold(before: &Stock, after: &Stock) -> bool {
-    before.available > before.threshold && after.available <= after.threshold
+    after.is_reservable()
+        && before.available > before.threshold
+        && after.available <= after.threshold
 }
 
 /// How an admin changes what is available.
@@ -483,6 +486,10 @@ mod tests {
         assert!(!crosses_threshold(&stock(2, 5), &stock(20, 5)));
         // Raising the threshold above what is available.
         assert!(crosses_threshold(&stock(8, 5), &stock(8, 10)));
+        // Nobody restocks a discontinued SKU.
+        let mut gone = stock(0, 5);
+        gone.status = StockStatus::Discontinued;
+        assert!(!crosses_threshold(&stock(10, 5), &gone));
     }
 
     #[test]
