@@ -13,6 +13,27 @@ type HmacSha256 = Hmac<Sha256>;
 /// Stripe's default tolerance.
 pub const DEFAULT_TOLERANCE: Duration = Duration::seconds(300);
 
+/// A webhook endpoint's signing secret (`whsec_...`): used to verify, never
+/// printed.
+#[derive(Clone)]
+pub struct SigningSecret(String);
+
+impl SigningSecret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SigningSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SigningSecret(<redacted>)")
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum SignatureError {
     #[error("the Stripe-Signature header is missing")]

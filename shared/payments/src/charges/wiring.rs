@@ -4,9 +4,10 @@
 use std::time::Duration;
 
 use aws_config::SdkConfig;
-use platform::secrets::{Secret, fetch_secret};
+use platform::secrets::fetch_secret;
 use platform::{ConfigError, Env};
 
+use crate::charges::signature::SigningSecret;
 use crate::charges::stripe::{DEFAULT_API_BASE, DEFAULT_TIMEOUT, StripeClient};
 
 /// Where Stripe is and how long one request may take.
@@ -43,10 +44,14 @@ pub async fn stripe_client(env: &Env, sdk: &SdkConfig) -> anyhow::Result<StripeC
 }
 
 /// The webhook signing secret named by `STRIPE_WEBHOOK_SECRET_ID`.
-pub async fn webhook_secret(env: &Env, sdk: &SdkConfig) -> anyhow::Result<Secret> {
+pub async fn webhook_secret(env: &Env, sdk: &SdkConfig) -> anyhow::Result<SigningSecret> {
     let secret_id = env.required("STRIPE_WEBHOOK_SECRET_ID")?;
     let secrets = aws_sdk_secretsmanager::Client::new(sdk);
-    fetch_secret(&secrets, &secret_id).await
+    let secret = fetch_secret(&secrets, &secret_id).await?;
+    if secret.expose().trim().is_empty() {
+        anyhow::bail!("the Stripe webhook signing secret {secret_id} is empty");
+    }
+    Ok(SigningSecret::new(secret.expose().trim()))
 }
 
 #[cfg(test)]
