@@ -67,20 +67,36 @@ pub async fn on_inventory_reserved<S: OrdersStore>(
     .await
 }
 
-/// Cancels an open order for `reason`, announcing it so that inventory
-/// releases and payments refunds whatever they did for it.
-async fn cancel_open<S: OrdersStore>(
-    store: &S,
+/// What a cancelling answer is about.
+struct Cancellation<'a> {
     id: OrderId,
     user_id: UserId,
     reason: CancelReason,
-    event: &str,
-    correlation_id: &contracts::CorrelationId,
+    /// The statuses this answer can cancel; in any other the order has
+    /// moved past it.
+    from: &'a [OrderStatus],
+    event: &'a str,
+    correlation_id: &'a contracts::CorrelationId,
+}
+
+/// Cancels the order for `reason`, announcing it so that inventory
+/// releases and payments refunds whatever they did for it.
+async fn cancel_for<S: OrdersStore>(
+    store: &S,
+    c: Cancellation<'_>,
     now: OffsetDateTime,
 ) -> Result<SagaOutcome, OrdersError> {
+    let Cancellation {
+        id,
+        user_id,
+        reason,
+        from,
+        event,
+        correlation_id,
+    } = c;
     change_order(store, id, |order| {
         owned_by(&order, user_id)?;
-        if !order.status.is_open() {
+        if !from.contains(&order.status) {
             return Ok(ignored(&order, event));
         }
         let cancelled = order.transition(OrderStatus::Cancelled, Some(reason), now)?;
@@ -98,42 +114,43 @@ async fn cancel_open<S: OrdersStore>(
     .await
 }
 
-/// `inventory.reservation_failed`: the order cannot be fulfilled; it is
-/// cancelled (out of stock) unless it is no longer open.
+/// `inventory.reservation_failed`: the order cannot be fulfilled; a pending
+/// order is cancelled (out of stock). Only a pending one: an order that is
+/// reserved (or further) had its reservation succeed, so this answer is a
+/// stray, and cancelling would release stock that is rightly held.
 pub async fn on_reservation_failed<S: OrdersStore>(
     store: &S,
     event: &EventEnvelope<InventoryReservationFailed>,
     now: OffsetDateTime,
 ) -> Result<SagaOutcome, OrdersError> {
-    cancel_open(
-        store,
-        event.data.order_id,
-        event.data.user_id,
-        CancelReason::OutOfStock,
-        &event.event_type,
-        &event.correlation_id,
-        now,
-    )
-    .await
+    let cancellation = Cancellation {
+        id: event.data.order_id,
+        user_id: event.data.user_id,
+        reason: CancelReason::OutOfStock,
+        from: &[OrderStatus::Pending],
+        event: &event.event_type,
+        correlation_id: &event.correlation_id,
+    };
+    cancel_for(store, cancellation, now).await
 }
 
-/// `payment.failed`: the order is cancelled (payment failed) and
-/// `order.cancelled` makes inventory release its stock.
+/// `payment.failed`: an order waiting for its payment (reserved, or still
+/// pending if the reservation's answer is late) is cancelled (payment
+/// failed), and `order.cancelled` makes inventory release its stock.
 pub async fn on_payment_failed<S: OrdersStore>(
     store: &S,
     event: &EventEnvelope<PaymentFailed>,
     now: OffsetDateTime,
 ) -> Result<SagaOutcome, OrdersError> {
-    cancel_open(
-        store,
-        event.data.order_id,
-        event.data.user_id,
-        CancelReason::PaymentFailed,
-        &event.event_type,
-        &event.correlation_id,
-        now,
-    )
-    .await
+    let cancellation = Cancellation {
+        id: event.data.order_id,
+        user_id: event.data.user_id,
+        reason: CancelReason::PaymentFailed,
+        from: &[OrderStatus::Pending, OrderStatus::Reserved],
+        event: &event.event_type,
+        correlation_id: &event.correlation_id,
+    };
+    cancel_for(store, cancellation, now).await
 }
 
 /// `payment.succeeded`: the order is paid and, in the same write, confirmed

@@ -1067,6 +1067,20 @@ async fn a_failed_payment_cancels_and_announces_the_release() {
 }
 
 #[tokio::test]
+async fn a_stray_reservation_failure_never_cancels_a_reserved_order() {
+    let store = InMemoryOrdersStore::new();
+    let o = order_in(&store, OrderStatus::Reserved).await;
+    assert_eq!(
+        on_reservation_failed(&store, &reservation_failed(&o), now())
+            .await
+            .expect("stray"),
+        SagaOutcome::Ignored(OrderStatus::Reserved)
+    );
+    assert_eq!(order(&store, o.id).await, o);
+    assert!(events_of::<OrderCancelled>(&store).is_empty());
+}
+
+#[tokio::test]
 async fn late_answers_never_move_a_settled_order() {
     let store = InMemoryOrdersStore::new();
     let confirmed = order_in(&store, OrderStatus::Confirmed).await;
