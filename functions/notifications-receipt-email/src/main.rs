@@ -9,9 +9,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     telemetry::init();
     let env = Env::process();
     let sdk = platform::config::sdk_config().await;
-    let links = S3Documents::new(
-        aws_sdk_s3::Client::new(&sdk),
+    let links = S3Documents::from_sdk(
+        &sdk,
         env.required("DOCUMENTS_BUCKET_NAME")?,
+        env.parsed_or("S3_FORCE_PATH_STYLE", false)?,
     );
     let handler = ReceiptEmail::new(
         wiring::email_provider(&env, &sdk).await?,

@@ -50,6 +50,17 @@ impl S3Documents {
         Self { client, bucket }
     }
 
+    /// With a client built from `sdk`; `force_path_style` presigns
+    /// `<endpoint>/<bucket>/<key>` URLs, for S3 endpoints without
+    /// virtual-host DNS (a LocalStack container name). AWS and IP-address
+    /// endpoints need `false`.
+    pub fn from_sdk(sdk: &aws_config::SdkConfig, bucket: String, force_path_style: bool) -> Self {
+        let config = aws_sdk_s3::config::Builder::from(sdk)
+            .force_path_style(force_path_style)
+            .build();
+        Self::new(Client::from_conf(config), bucket)
+    }
+
     pub fn bucket(&self) -> &str {
         &self.bucket
     }
@@ -204,6 +215,34 @@ mod tests {
         assert!(url.contains("X-Amz-Expires=300"), "{url}");
         assert!(url.contains("X-Amz-Signature="), "{url}");
         assert!(url.contains("X-Amz-Credential=AKIDEXAMPLE"), "{url}");
+    }
+
+    #[tokio::test]
+    async fn path_style_can_be_forced_for_hostname_endpoints() {
+        let sdk = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_s3::config::SharedCredentialsProvider::new(
+                Credentials::new("AKIDEXAMPLE", "secret", None, None, "test"),
+            ))
+            .endpoint_url("http://localstack:4566")
+            .build();
+        let path = S3Documents::from_sdk(&sdk, "docs".into(), true)
+            .download_url("k.pdf", Duration::from_secs(60))
+            .await
+            .expect("presigned");
+        assert!(
+            path.starts_with("http://localstack:4566/docs/k.pdf?"),
+            "{path}"
+        );
+        let host = S3Documents::from_sdk(&sdk, "docs".into(), false)
+            .download_url("k.pdf", Duration::from_secs(60))
+            .await
+            .expect("presigned");
+        assert!(
+            host.starts_with("http://docs.localstack:4566/k.pdf?"),
+            "{host}"
+        );
     }
 
     #[tokio::test]

@@ -5,6 +5,7 @@
 //! | `TABLE_NAME` | payments table (invoices, receipt parts, outbox) |
 //! | `DOCUMENTS_BUCKET_NAME` | bucket of the receipt PDFs |
 //! | `DOWNLOAD_URL_TTL_SECONDS` | validity of download links (300) |
+//! | `S3_FORCE_PATH_STYLE` | `true` to presign path-style URLs (`false`) |
 
 use aws_config::SdkConfig;
 use documents::S3Documents;
@@ -20,8 +21,9 @@ pub fn store(env: &Env, sdk: &SdkConfig) -> Result<DynamoInvoiceStore, ConfigErr
 }
 
 pub fn documents(env: &Env, sdk: &SdkConfig) -> Result<S3Documents, ConfigError> {
-    Ok(S3Documents::new(
-        aws_sdk_s3::Client::new(sdk),
+    Ok(S3Documents::from_sdk(
+        sdk,
         env.required("DOCUMENTS_BUCKET_NAME")?,
+        env.parsed_or("S3_FORCE_PATH_STYLE", false)?,
     ))
 }
