@@ -10,6 +10,10 @@ pub enum CatalogError {
     NotFound,
     #[error("sku {0} is used by another product")]
     SkuTaken(Sku),
+    /// Stock, carts and orders are keyed by SKU, so a product keeps its SKU
+    /// for life; a new SKU is a new product.
+    #[error("the sku of a product cannot change (it is {current})")]
+    SkuChanged { current: Sku },
     /// A change was asked for without naming the version it applies to.
     #[error("no If-Match header and no version in the body")]
     PreconditionRequired,
@@ -48,6 +52,13 @@ impl From<CatalogError> for ApiError {
             CatalogError::SkuTaken(sku) => ApiError::Conflict(format!(
                 "The SKU {sku} is already used by another product; SKUs are unique."
             )),
+            CatalogError::SkuChanged { current } => ApiError::Validation(vec![FieldError::new(
+                "sku",
+                format!(
+                    "cannot change: it is {current} for the life of the product (stock and orders \
+                     are kept by SKU); create a new product for a new SKU"
+                ),
+            )]),
             CatalogError::PreconditionRequired => ApiError::PreconditionRequired(
                 "Changing a product requires the version you read: send it as the `If-Match` \
                  header (the ETag of GET /products/{id}) or as `version` in the body."

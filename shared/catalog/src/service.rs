@@ -139,6 +139,11 @@ pub async fn update_product<S: CatalogStore>(
         return Err(CatalogError::PreconditionRequired);
     }
     revise(store, id, pre, correlation_id, now, |current| {
+        if current.sku != input.sku {
+            return Err(CatalogError::SkuChanged {
+                current: current.sku.clone(),
+            });
+        }
         Ok(current.revised(now, |p| p.apply(input.clone())))
     })
     .await

@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 use time::format_description::well_known::Rfc3339;
 
 pub mod discord;
+pub mod shop;
 
 pub use discord::DiscordReceiver;
 
@@ -28,6 +29,7 @@ pub struct Stack {
     pub s3: aws_sdk_s3::Client,
     pub sqs: aws_sdk_sqs::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
+    pub lambda: aws_sdk_lambda::Client,
     pub endpoint: String,
     /// Where the Discord consumers' webhook calls land.
     pub discord: &'static DiscordReceiver,
@@ -85,6 +87,7 @@ async fn connect() -> anyhow::Result<Stack> {
         s3: aws_sdk_s3::Client::new(&sdk),
         sqs: aws_sdk_sqs::Client::new(&sdk),
         secrets: aws_sdk_secretsmanager::Client::new(&sdk),
+        lambda: aws_sdk_lambda::Client::new(&sdk),
         outputs,
         endpoint,
         discord,

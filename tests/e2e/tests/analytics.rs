@@ -69,6 +69,16 @@ async fn health_endpoints_report_dependencies() {
     assert_eq!(health.body["status"], "ok");
     assert_eq!(health.body["services"]["identity"]["table"], "ok");
     assert_eq!(health.body["services"]["identity"]["topic"], "ok");
+    for service in [
+        "payments",
+        "notifications",
+        "catalog",
+        "inventory",
+        "orders",
+    ] {
+        assert_eq!(health.body["services"][service]["table"], "ok", "{service}");
+        assert_eq!(health.body["services"][service]["topic"], "ok", "{service}");
+    }
 
     let user = st.new_user().await;
     let refused = st

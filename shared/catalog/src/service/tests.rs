@@ -278,10 +278,10 @@ async fn if_match_star_retries_on_the_newer_version() {
 }
 
 #[tokio::test]
-async fn changing_the_sku_moves_the_claim() {
+async fn the_sku_cannot_change() {
     let store = InMemoryCatalogStore::new();
     let p = created(&store, "OLD-1").await;
-    update_product(
+    let err = update_product(
         &store,
         p.id,
         input("NEW-1", "Mug", 100),
@@ -290,12 +290,12 @@ async fn changing_the_sku_moves_the_claim() {
         t0(),
     )
     .await
-    .expect("updated");
+    .expect_err("a new sku is a new product");
+    assert!(matches!(err, CatalogError::SkuChanged { .. }), "{err:?}");
     let old = Sku::parse("OLD-1").expect("sku");
     let new = Sku::parse("NEW-1").expect("sku");
-    assert_eq!(store.sku_owner(&old), None);
-    assert_eq!(store.sku_owner(&new), Some(p.id));
-    created(&store, "OLD-1").await;
+    assert_eq!(store.sku_owner(&old), Some(p.id));
+    assert_eq!(store.sku_owner(&new), None);
 }
 
 #[tokio::test]
