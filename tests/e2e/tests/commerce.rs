@@ -39,6 +39,10 @@ async fn place(
     r.body["id"].as_str().expect("order id").to_owned()
 }
 
+fn wire<T: serde::Serialize>(event: &T) -> String {
+    serde_json::to_string(event).expect("event json")
+}
+
 fn invoice_id(payment_id: &str) -> String {
     let digest = Sha256::digest(format!("invoice|{payment_id}").as_bytes());
     let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
@@ -500,4 +504,164 @@ async fn poison_ends_in_each_commerce_consumers_dlq() {
         })
         .await;
     }
+}
+
+/// The same saga events delivered twice to inventory and payments: one
+/// reservation, one charge, one release, one refund. The order is synthetic
+/// (the orders service never heard of it), so only these four consumers act.
+#[tokio::test]
+async fn saga_steps_delivered_twice_have_one_effect() {
+    use contracts::events::{
+        CancelReason, InventoryReserved, OrderCancelled, OrderLine, OrderPayment, OrderPlaced,
+        PaymentMethod,
+    };
+    use contracts::{CorrelationId, Currency, EventEnvelope, OrderId, ProductId, UserId};
+
+    let st = stack().await;
+    let admin = st.admin().await;
+    let (product, sku) = stocked_product(&st, &admin.access_token, 500, 5).await;
+    let user = funded_user(&st, 5_000).await;
+    let now = time::OffsetDateTime::now_utc();
+    let order_id = OrderId::new();
+    let user_id: UserId = user.id.parse().expect("user id");
+    let lines = vec![OrderLine {
+        product_id: product.parse::<ProductId>().expect("product id"),
+        sku: sku.clone(),
+        name: "Synthetic line".into(),
+        unit_price: 500,
+        quantity: 2,
+    }];
+    let payment = OrderPayment {
+        amount: 1_000,
+        currency: Currency::USD,
+        method: PaymentMethod::Wallet,
+    };
+    let placed = EventEnvelope::new(
+        OrderPlaced {
+            order_id,
+            user_id,
+            lines: lines.clone(),
+            payment: payment.clone(),
+            placed_at: now,
+        },
+        CorrelationId::new(),
+        now,
+    );
+    let reserved = EventEnvelope::new(
+        InventoryReserved {
+            order_id,
+            user_id,
+            lines: lines.clone(),
+            payment,
+            reserved_at: now,
+        },
+        CorrelationId::new(),
+        now,
+    );
+    let cancelled = EventEnvelope::new(
+        OrderCancelled {
+            order_id,
+            user_id,
+            reason: CancelReason::CustomerRequest,
+            lines,
+            cancelled_at: now,
+        },
+        CorrelationId::new(),
+        now,
+    );
+
+    for _ in 0..2 {
+        send_to_queue(&st, "InventoryReserveQueueUrl", &wire(&placed)).await;
+    }
+    stock_becomes(&st, &admin.access_token, &sku, 3, 2).await;
+    // Inventory's own inventory.reserved reaches payments too; these two
+    // copies of ours make three deliveries of one charge.
+    for _ in 0..2 {
+        send_to_queue(&st, "PaymentsChargeQueueUrl", &wire(&reserved)).await;
+    }
+    eventually("the charge", SAGA_WAIT, || async {
+        (balance(&st, &user).await == 4_000).then_some(())
+    })
+    .await;
+
+    for _ in 0..2 {
+        send_to_queue(&st, "InventoryReleaseQueueUrl", &wire(&cancelled)).await;
+        send_to_queue(&st, "PaymentsRefundQueueUrl", &wire(&cancelled)).await;
+    }
+    stock_becomes(&st, &admin.access_token, &sku, 5, 0).await;
+    eventually("the refund", SAGA_WAIT, || async {
+        (balance(&st, &user).await == 5_000).then_some(())
+    })
+    .await;
+    for queue in [
+        "InventoryReserveQueueUrl",
+        "PaymentsChargeQueueUrl",
+        "InventoryReleaseQueueUrl",
+        "PaymentsRefundQueueUrl",
+    ] {
+        eventually(&format!("{queue} drained"), SAGA_WAIT * 2, || async {
+            st.queue_drained(queue).await.then_some(())
+        })
+        .await;
+    }
+    assert_eq!(
+        balance(&st, &user).await,
+        5_000,
+        "charged once, refunded once"
+    );
+    let s = e2e::shop::stock(&st, &admin.access_token, &sku).await;
+    assert_eq!(
+        (s["available"].as_u64(), s["reserved"].as_u64()),
+        (Some(5), Some(0))
+    );
+}
+
+#[tokio::test]
+async fn selling_below_the_threshold_alerts_admins_and_sales_are_reported() {
+    let st = stack().await;
+    let admin = st.admin().await;
+    // Threshold 5 (DefaultLowStockThreshold): 10 -> 4 crosses it.
+    let (product, sku) = stocked_product(&st, &admin.access_token, 250, 10).await;
+    let user = funded_user(&st, 5_000).await;
+    let id = place(&st, &user, &product, 6, wallet()).await;
+    order_becomes(&st, &user, &id, "confirmed").await;
+
+    let alert = eventually("the low-stock alert on Discord", SAGA_WAIT, || async {
+        st.discord.received(&sku).into_iter().next()
+    })
+    .await;
+    assert!(alert.content().contains('4'), "{}", alert.content());
+
+    let today = time::OffsetDateTime::now_utc().date().to_string();
+    let path = format!("/analytics/sales?from={today}&to={today}");
+    let report = eventually("the sale in the report", SAGA_WAIT, || async {
+        let r = st
+            .call(Method::GET, &path, Some(&admin.access_token), None)
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+        let usd = r.body["totals"]["revenue"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|m| m["currency"] == "USD")
+            .and_then(|m| m["amount"].as_i64())
+            .unwrap_or(0);
+        (r.body["totals"]["orders"].as_i64().unwrap_or(0) >= 1 && usd >= 1_500).then_some(r.body)
+    })
+    .await;
+    assert_eq!(report["days"][0]["date"], today.as_str());
+
+    let r = st
+        .call(Method::GET, &path, Some(&user.access_token), None)
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = st
+        .call(
+            Method::GET,
+            "/analytics/sales?from=2026-02-30&to=2026-01-01",
+            Some(&admin.access_token),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{:?}", r.body);
 }
