@@ -95,7 +95,7 @@ async fn products_are_created_found_updated_and_deleted() {
     search_until(&st, &format!("q={word}+cafe"), &[&id]).await;
     assert_eq!(
         ids(&search(&st, &format!("q=CAF+{word}")).await),
-        [id.clone()]
+        std::slice::from_ref(&id)
     );
 
     // Optimistic concurrency.
