@@ -185,17 +185,59 @@ async fn a_wallet_order_is_confirmed_with_a_receipt() {
 }
 
 #[tokio::test]
-async fn a_card_order_is_charged_through_stripe() {
+async fn a_card_order_found_by_search_is_charged_through_stripe_with_a_receipt() {
     let st = stack().await;
     let admin = st.admin().await;
     let (product, sku) = stocked_product(&st, &admin.access_token, 990, 4).await;
     let user = funded_user(&st, 0).await;
+
+    // The shopper finds it by a word of its name (the SKU's random part).
+    let word = sku.trim_start_matches("E2E-").to_lowercase();
+    let found = eventually("the product in search", SAGA_WAIT, || async {
+        let r = st
+            .call(Method::GET, &format!("/products?q={word}"), None, None)
+            .await;
+        r.body["items"]
+            .as_array()
+            .and_then(|items| items.iter().find(|i| i["id"] == product.as_str()).cloned())
+    })
+    .await;
+    assert_eq!(found["price"], 990);
 
     let id = place(&st, &user, &product, 1, card("pm_card_visa")).await;
     let confirmed = order_becomes(&st, &user, &id, "confirmed").await;
     assert_eq!(confirmed["payment"]["type"], "card");
     assert_eq!(balance(&st, &user).await, 0, "the wallet is not touched");
     stock_becomes(&st, &admin.access_token, &sku, 3, 0).await;
+
+    let invoice = invoice_id(confirmed["payment_id"].as_str().expect("payment id"));
+    let got = eventually("the invoice", SAGA_WAIT, || async {
+        let r = st
+            .call(
+                Method::GET,
+                &format!("/invoices/{invoice}"),
+                Some(&user.access_token),
+                None,
+            )
+            .await;
+        (r.status == StatusCode::OK).then_some(r.body)
+    })
+    .await;
+    assert_eq!(got["amount"], 990);
+    let pdf = st
+        .http
+        .get(got["download_url"].as_str().expect("url"))
+        .send()
+        .await
+        .expect("download")
+        .bytes()
+        .await
+        .expect("bytes");
+    assert!(pdf.starts_with(b"%PDF-"));
+    eventually("the receipt e-mail", SAGA_WAIT, || async {
+        (deliveries_of(&st, &user, "receipt").await.len() == 1).then_some(())
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -664,4 +706,153 @@ async fn selling_below_the_threshold_alerts_admins_and_sales_are_reported() {
         )
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{:?}", r.body);
+}
+
+/// After an order is confirmed, its saga events arrive again, each twice
+/// (the same message redelivered): the order, the stock, the invoice and the
+/// e-mails do not change, and the product event that opened the stock
+/// record does not reset it.
+#[tokio::test]
+async fn a_settled_order_shrugs_off_redelivered_saga_events() {
+    use contracts::events::{
+        InventoryReserved, OrderConfirmed, OrderLine, OrderPayment, PaymentKind, PaymentMethod,
+        PaymentSucceeded, ProductCreated, ProductDetails,
+    };
+    use contracts::{CorrelationId, Currency, EventEnvelope, OrderId, ProductId, UserId};
+
+    let st = stack().await;
+    let admin = st.admin().await;
+    let (product, sku) = stocked_product(&st, &admin.access_token, 800, 6).await;
+    let user = funded_user(&st, 5_000).await;
+    let id = place(&st, &user, &product, 2, wallet()).await;
+    let confirmed = order_becomes(&st, &user, &id, "confirmed").await;
+    stock_becomes(&st, &admin.access_token, &sku, 4, 0).await;
+    eventually("the receipt e-mail", SAGA_WAIT, || async {
+        (deliveries_of(&st, &user, "receipt").await.len() == 1).then_some(())
+    })
+    .await;
+    eventually("the confirmation e-mail", SAGA_WAIT, || async {
+        (deliveries_of(&st, &user, "order_confirmed").await.len() == 1).then_some(())
+    })
+    .await;
+
+    let now = time::OffsetDateTime::now_utc();
+    let order_id: OrderId = id.parse().expect("order id");
+    let user_id: UserId = user.id.parse().expect("user id");
+    let product_id: ProductId = product.parse().expect("product id");
+    let payment_id = confirmed["payment_id"]
+        .as_str()
+        .expect("payment id")
+        .to_owned();
+    let lines = vec![OrderLine {
+        product_id,
+        sku: sku.clone(),
+        name: format!("Product {sku}"),
+        unit_price: 800,
+        quantity: 2,
+    }];
+    let reserved = wire(&EventEnvelope::new(
+        InventoryReserved {
+            order_id,
+            user_id,
+            lines: lines.clone(),
+            payment: OrderPayment {
+                amount: 1_600,
+                currency: Currency::USD,
+                method: PaymentMethod::Wallet,
+            },
+            reserved_at: now,
+        },
+        CorrelationId::new(),
+        now,
+    ));
+    let paid = wire(&EventEnvelope::new(
+        PaymentSucceeded {
+            payment_id: payment_id.clone(),
+            order_id,
+            user_id,
+            amount: 1_600,
+            currency: Currency::USD,
+            method: PaymentKind::Wallet,
+            provider_reference: "redelivered".into(),
+            succeeded_at: now,
+        },
+        CorrelationId::new(),
+        now,
+    ));
+    let order_confirmed = wire(&EventEnvelope::new(
+        OrderConfirmed {
+            order_id,
+            user_id,
+            payment_id,
+            lines,
+            amount: 1_600,
+            currency: Currency::USD,
+            confirmed_at: now,
+        },
+        CorrelationId::new(),
+        now,
+    ));
+    let created = wire(&EventEnvelope::new(
+        ProductCreated {
+            product_id,
+            version: 1,
+            product: ProductDetails {
+                sku: sku.clone(),
+                name: format!("Product {sku}"),
+                description: "e2e".into(),
+                category: "e2e".into(),
+                price: 800,
+                currency: Currency::USD,
+                images: Vec::new(),
+            },
+            created_at: now,
+        },
+        CorrelationId::new(),
+        now,
+    ));
+    let deliveries = [
+        ("OrdersInventoryReservedQueueUrl", &reserved),
+        ("PaymentsChargeQueueUrl", &reserved),
+        ("OrdersPaymentSucceededQueueUrl", &paid),
+        ("PaymentsReceiptQueueUrl", &paid),
+        ("InventoryCommitQueueUrl", &order_confirmed),
+        ("PaymentsReceiptQueueUrl", &order_confirmed),
+        ("OrderStatusEmailQueueUrl", &order_confirmed),
+        ("InventoryStockInitQueueUrl", &created),
+        ("OrdersProductsQueueUrl", &created),
+    ];
+    for (queue, body) in deliveries {
+        send_to_queue(&st, queue, body).await;
+        send_to_queue(&st, queue, body).await;
+    }
+    for (queue, _) in deliveries {
+        eventually(&format!("{queue} drained"), SAGA_WAIT * 2, || async {
+            st.queue_drained(queue).await.then_some(())
+        })
+        .await;
+    }
+
+    let after = order(&st, &user.access_token, &id).await.body;
+    assert_eq!(after["status"], "confirmed");
+    assert_eq!(after["history"], confirmed["history"], "history unchanged");
+    assert_eq!(balance(&st, &user).await, 3_400, "charged once");
+    let stock = e2e::shop::stock(&st, &admin.access_token, &sku).await;
+    assert_eq!(
+        (
+            stock["available"].as_u64(),
+            stock["reserved"].as_u64(),
+            stock["sold"].as_u64()
+        ),
+        (Some(4), Some(0), Some(2)),
+        "committed once, not reset: {stock:?}"
+    );
+    assert_eq!(
+        deliveries_of(&st, &user, "receipt").await.len(),
+        1,
+        "one invoice, one receipt"
+    );
+    // The redelivered order.confirmed is one new message delivered twice:
+    // one more e-mail, not two.
+    assert_eq!(deliveries_of(&st, &user, "order_confirmed").await.len(), 2);
 }
