@@ -195,8 +195,8 @@ mod tests {
             admin(),
         )
         .await
-        .expect_err("taken");
-        assert_eq!(err.status(), StatusCode::CONFLICT);
+        .expect_err("a product keeps its sku");
+        assert_eq!(err.status(), StatusCode::BAD_REQUEST);
         for unknown in [ProductId::new().to_string(), "not-an-id".to_owned()] {
             let err = handle(
                 &store,
